@@ -1,0 +1,1 @@
+"""Science of the InSAR Deformation Detector: plain arrays and files, never QGIS."""

@@ -1,0 +1,81 @@
+"""GDAL raster reading and writing shared by the algorithms."""
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+
+import numpy as np
+from osgeo import gdal
+
+from .errors import InputError
+
+BLOCK_ROWS = 512  # rows per block when streaming a whole raster
+OUTPUT_OPTIONS = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE",
+                  "PREDICTOR=3", "BIGTIFF=IF_SAFER"]
+SCRATCH_OPTIONS = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "BIGTIFF=IF_SAFER"]
+
+
+def checked(result, action):
+    """``result`` of a GDAL call, or RuntimeError with GDAL's message if it is None.
+
+    GDAL's exception mode is process-wide and QGIS and other plugins rely on
+    its default, so we test results instead of switching it on.
+    """
+    if result is None:
+        raise RuntimeError(f"GDAL could not {action}: {gdal.GetLastErrorMsg() or 'unknown error'}")
+    return result
+
+
+def open_band(path, band_number, parameter="INPUT"):
+    """Open ``path`` read-only and return (dataset, band), or raise InputError."""
+    try:
+        dataset = checked(gdal.Open(path, gdal.GA_ReadOnly), f"open {path}")
+    except RuntimeError as error:
+        raise InputError(parameter, f"cannot be read as a raster ({error})") from None
+    if not 1 <= band_number <= dataset.RasterCount:
+        raise InputError("BAND", f"must lie in 1..{dataset.RasterCount}, got {band_number}")
+    return dataset, dataset.GetRasterBand(band_number)
+
+
+def read_window(band, window):
+    """Float64 array of ``window`` = (row, col, rows, cols), nodata cells as NaN."""
+    row, col, rows, cols = window
+    values = band.ReadAsArray(col, row, cols, rows).astype(np.float64)
+    nodata = band.GetNoDataValue()
+    if nodata is not None and not np.isnan(nodata):
+        values[values == nodata] = np.nan
+    return values
+
+
+def row_blocks(height, block_rows=BLOCK_ROWS):
+    """Windows' (row, rows) pairs covering ``height`` rows in blocks."""
+    return [(row, min(block_rows, height - row)) for row in range(0, height, block_rows)]
+
+
+def create_like(path, template, options=OUTPUT_OPTIONS):
+    """A single-band float32 GeoTIFF on ``template``'s grid, NaN nodata."""
+    dataset = checked(gdal.GetDriverByName("GTiff").Create(
+        path, template.RasterXSize, template.RasterYSize, 1, gdal.GDT_Float32, options), f"create {path}")
+    dataset.SetGeoTransform(template.GetGeoTransform())
+    dataset.SetProjection(template.GetProjection())
+    dataset.GetRasterBand(1).SetNoDataValue(float("nan"))
+    return dataset
+
+
+@contextmanager
+def atomic_outputs(*paths):
+    """Yield partial paths beside each destination; move them in place only on success.
+
+    A failure or cancellation leaves no partial file and no changed
+    destination. ``None`` entries are passed through as ``None``.
+    """
+    targets = [os.path.abspath(path) for path in paths if path]
+    scratch = tempfile.mkdtemp(prefix=".insardefo-", dir=os.path.dirname(targets[0]))
+    try:
+        partial = iter([os.path.join(scratch, f"part{index}.tif") for index in range(len(targets))])
+        staged = [next(partial) if path else None for path in paths]
+        yield staged, scratch
+        for temporary, target in zip([path for path in staged if path], targets):
+            os.replace(temporary, target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,185 @@
+"""Raster interpolation end to end without QGIS: nodata, tiling, atomic outputs, errors."""
+import hashlib
+import os
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from insar_deformation_detector.core.errors import Cancelled, InputError
+from insar_deformation_detector.core.interpolation import interpolate_raster
+from insar_deformation_detector.core.raster_grid import grid_for_points, write_point_raster
+from insar_deformation_detector.core.synthetic_scene import make_sparse_scene, rmse, write_scene
+from insar_deformation_detector.core.tiling import blend_weights, make_tiles
+
+from helpers import write_raster
+
+
+def read(path):
+    return gdal.Open(path).ReadAsArray()
+
+
+def digest(path):
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def tiling_scene(tmp_path_factory):
+    """A 300 x 260 px scene written to GeoTIFF and GeoPackage."""
+    return write_scene(make_sparse_scene(300, 260, seed=21), str(tmp_path_factory.mktemp("scene")))
+
+
+def test_output_is_float32_tiled_compressed_on_the_input_grid(tiling_scene, tmp_path):
+    output = str(tmp_path / "dense.tif")
+    summary = interpolate_raster(tiling_scene["sparse"], output)
+    dataset = gdal.Open(output)
+    assert (dataset.RasterXSize, dataset.RasterYSize) == (260, 300)
+    assert dataset.GetGeoTransform() == gdal.Open(tiling_scene["sparse"]).GetGeoTransform()
+    assert dataset.GetRasterBand(1).DataType == gdal.GDT_Float32
+    assert np.isnan(dataset.GetRasterBand(1).GetNoDataValue())
+    structure = dataset.GetMetadata("IMAGE_STRUCTURE")
+    assert structure["COMPRESSION"] == "DEFLATE"
+    assert dataset.GetRasterBand(1).GetBlockSize() == [256, 256]
+    assert summary["measured_cells"] == int(np.isfinite(read(tiling_scene["sparse"])).sum())
+    assert rmse(output, tiling_scene["truth"]) < 0.7
+
+
+def test_matrix_completion_beats_delaunay_through_files(tiling_scene, tmp_path):
+    mc, dt = str(tmp_path / "mc.tif"), str(tmp_path / "dt.tif")
+    interpolate_raster(tiling_scene["sparse"], mc)
+    interpolate_raster(tiling_scene["sparse"], dt, method="delaunay")
+    assert rmse(mc, tiling_scene["truth"]) < 0.8 * rmse(dt, tiling_scene["truth"])  # measured 0.70
+
+
+def test_tiled_and_untiled_results_agree(tiling_scene, tmp_path):
+    whole, tiled = str(tmp_path / "whole.tif"), str(tmp_path / "tiled.tif")
+    assert interpolate_raster(tiling_scene["sparse"], whole)["tiles"] == 1
+    assert interpolate_raster(tiling_scene["sparse"], tiled, tile_size=128)["tiles"] == 9
+    a, b = read(whole), read(tiled)
+    np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+    difference = a - b
+    assert np.sqrt(np.nanmean(difference ** 2)) < 0.03  # mm/yr
+    assert np.nanmax(np.abs(difference)) < 0.25
+
+
+def test_blend_weights_sum_to_one_everywhere():
+    height, width = 300, 260
+    total = np.zeros((height, width))
+    for tile in make_tiles(height, width, 128, 40):
+        r0, c0, rows, cols = tile.window
+        total[r0:r0 + rows, c0:c0 + cols] += blend_weights(tile, height, width, 32)
+    np.testing.assert_allclose(total, 1.0, atol=1e-12)
+
+
+def test_nodata_value_means_no_measurement_and_far_cells_stay_empty(tmp_path):
+    array = np.full((80, 90), -9999.0, dtype=np.float32)
+    rng = np.random.default_rng(0)
+    rows, cols = rng.integers(0, 40, 300), rng.integers(0, 45, 300)  # only the top-left quarter
+    array[rows, cols] = 2.0 + 0.05 * rows
+    source = write_raster(str(tmp_path / "sparse.tif"), array, nodata=-9999.0)
+    before = digest(source)
+    output = str(tmp_path / "dense.tif")
+    interpolate_raster(source, output, max_distance=10)
+    dense = read(output)
+    assert np.isnan(dense[60:, :]).all() and np.isnan(dense[:, 60:]).all()
+    inside = dense[5:35, 5:40]
+    assert np.isfinite(inside).all()
+    assert 1.5 < np.nanmin(dense) and np.nanmax(dense) < 4.5  # no -9999 leaks into the result
+    assert digest(source) == before
+
+
+def test_noise_map_is_the_median_residual(tmp_path):
+    array = np.full((40, 40), np.nan, dtype=np.float32)
+    array[5:15, 5:15] = 1.0
+    array[10, 10] = 21.0  # a spike among neighbours of 1 mm/yr
+    array[30, 30] = 4.0  # alone: its own median
+    source = write_raster(str(tmp_path / "sparse.tif"), array)
+    noise_path = str(tmp_path / "noise.tif")
+    interpolate_raster(source, str(tmp_path / "dense.tif"), noise_path=noise_path)
+    noise = read(noise_path)
+    assert noise[10, 10] == pytest.approx(20.0)
+    assert noise[12, 12] == 0.0 and noise[30, 30] == 0.0
+    assert np.isnan(noise[20, 20]) and np.isfinite(noise).sum() == 101
+
+
+def test_cancel_leaves_no_output_and_no_scratch(tiling_scene, tmp_path):
+    output = str(tmp_path / "dense.tif")
+    calls = []
+    with pytest.raises(Cancelled):
+        interpolate_raster(tiling_scene["sparse"], output, noise_path=str(tmp_path / "noise.tif"),
+                           is_cancelled=lambda: calls.append(1) or len(calls) > 20)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.full((20, 20), np.nan, dtype=np.float32), "no valid cell"),
+    (np.where(np.eye(20) * np.arange(20) == 3, 1.0, np.nan).astype(np.float32), "at least 3"),
+    (np.where(np.eye(20), np.inf, 1.0).astype(np.float32), "infinite"),
+])
+def test_bad_rasters_name_input(tmp_path, array, message):
+    source = write_raster(str(tmp_path / "bad.tif"), array)
+    output = str(tmp_path / "dense.tif")
+    with pytest.raises(InputError) as error:
+        interpolate_raster(source, output)
+    assert error.value.parameter == "INPUT" and message in str(error.value)
+    assert not os.path.exists(output)
+
+
+def test_bad_band_and_same_output_name_their_parameters(tiling_scene, tmp_path):
+    with pytest.raises(InputError) as error:
+        interpolate_raster(tiling_scene["sparse"], str(tmp_path / "x.tif"), band=2)
+    assert error.value.parameter == "BAND"
+    with pytest.raises(InputError) as error:
+        interpolate_raster(tiling_scene["sparse"], tiling_scene["sparse"])
+    assert error.value.parameter == "OUTPUT"
+
+
+def test_points_average_per_cell_on_an_aligned_grid(tmp_path):
+    x = np.array([1005.0, 1007.0, 1033.0, 1051.0, 1099.0])
+    y = np.array([2095.0, 2091.0, 2061.0, 2051.0, 2001.0])
+    v = np.array([1.0, 3.0, 5.0, 7.0, 9.0])
+    grid = grid_for_points(x, y, 10.0)
+    assert (grid.x_min, grid.y_max, grid.width, grid.height) == (1000.0, 2100.0, 10, 10)
+    path = str(tmp_path / "points.tif")
+    assert write_point_raster(x, y, v, grid, "", path) == 4
+    raster = read(path)
+    assert raster[0, 0] == 2.0 and raster[3, 3] == 5.0 and raster[4, 5] == 7.0 and raster[9, 9] == 9.0
+    assert np.isfinite(raster).sum() == 4
+
+
+def test_absurd_grid_and_bad_values_name_their_parameters(tmp_path):
+    x, y = np.array([0.0, 1e6, 5e5]), np.array([0.0, 1e6, 5e5])
+    with pytest.raises(InputError) as error:
+        grid_for_points(x, y, 0.01)
+    assert error.value.parameter == "PIXEL_SIZE" and "2,000,000,000" in str(error.value)
+    with pytest.raises(InputError) as error:
+        grid_for_points(x, y, -5.0)
+    assert error.value.parameter == "PIXEL_SIZE"
+    with pytest.raises(InputError) as error:
+        grid_for_points(x, y, 100.0, extent=(2e6, 2e6, 3e6, 3e6))
+    assert error.value.parameter == "EXTENT"
+    grid = grid_for_points(x, y, 1e5)
+    with pytest.raises(InputError) as error:
+        write_point_raster(x, y, np.array([1.0, np.inf, 2.0]), grid, "", str(tmp_path / "p.tif"))
+    assert error.value.parameter == "FIELD"
+    with pytest.raises(InputError) as error:
+        write_point_raster(x[:2], y[:2], np.array([1.0, 2.0]), grid, "", str(tmp_path / "p.tif"))
+    assert error.value.parameter == "INPUT"
+
+
+def test_extent_edges_on_cell_boundaries_add_no_cell():
+    x, y = np.array([400205.0, 400695.0, 400400.0]), np.array([299815.0, 300295.0, 300000.0])
+    grid = grid_for_points(x, y, 10.0, extent=(400200.0, 299800.0, 400700.0, 300300.0))
+    assert (grid.x_min, grid.y_max, grid.width, grid.height) == (400200.0, 300300.0, 50, 50)
+    on_edge = grid_for_points(np.array([0.0, 100.0, 50.0]), np.array([0.0, 100.0, 20.0]), 10.0)
+    assert (on_edge.width, on_edge.height) == (11, 11)  # the points on the far edges keep their cells
+    assert on_edge.cells_of([100.0], [100.0])[2][0]
+
+
+def test_a_grid_far_emptier_than_its_points_is_refused():
+    x, y = np.array([0.0, 2e4, 1e4]), np.array([0.0, 2e4, 1e4])
+    assert grid_for_points(x, y, 200.0).width == 101  # 10,201 cells for 3 points: allowed
+    with pytest.raises(InputError) as error:
+        grid_for_points(x, y, 100.0)  # 40,401 cells for 3 points
+    assert error.value.parameter == "PIXEL_SIZE" and "cells per point" in str(error.value)
