@@ -1,0 +1,369 @@
+"""Processing algorithm ``insardefo:interpolate``: sparse velocities to a dense raster.
+
+The Processing glue only: it reads the QGIS inputs (a point layer or a sparse
+raster), checks them, and hands plain arrays and file paths to
+``core.raster_grid`` and ``core.interpolation``. Errors in the user's input
+become :class:`QgsProcessingException` messages that start with the name of
+the parameter to fix; cancelling stops cleanly and leaves no output file.
+"""
+import math
+import os
+import re
+import shutil
+import tempfile
+
+import numpy as np
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsCsException,
+    QgsFeatureRequest,
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterBand,
+    QgsProcessingParameterCrs,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterExtent,
+    QgsProcessingParameterField,
+    QgsProcessingParameterMapLayer,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingUtils,
+    QgsRasterLayer,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QVariant
+from qgis.PyQt.QtGui import QIcon
+
+from ..core.errors import Cancelled, InputError
+
+METHODS = [
+    ("matrix_completion", "Matrix completion (paper, Algorithm 1)"),
+    ("delaunay", "Delaunay triangulation (linear)"),
+]
+GEOTIFF_EXTENSIONS = (".tif", ".tiff")
+ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "icon.svg")
+
+HELP = """<p>Fills a sparse InSAR velocity map (mm/yr) onto a dense grid, as the first step of
+deformation detection (Anantrasirichai et al., section III-A).</p>
+<p><b>Input</b>: a point layer of persistent scatterers with a numeric velocity field in mm/yr
+(GeoPackage, shapefile, CSV with coordinates...), gridded at <i>Pixel size</i> map units; or a
+raster whose nodata or NaN cells mean "no measurement". Point layers in a geographic CRS need a
+projected <i>Target CRS</i>; reproject rasters first with <i>Warp (reproject)</i>
+(gdal:warpreproject).</p>
+<p><b>Method</b>: the paper's modified matrix completion (Algorithm 1: 3 x 3 median spike
+suppression, Delaunay start, then iterated singular-value shrinkage with a non-convex p-norm and a
+Gaussian low-pass in every iteration), which fills gaps and removes spike noise together; or plain
+linear interpolation on the Delaunay triangulation (the paper's DT baseline).</p>
+<p><b>Output</b>: a float32 GeoTIFF on the input grid, NaN where no measurement lies within
+<i>Maximum distance</i> pixels. The optional <i>Spike noise</i> output is the map
+N = y - median3x3(y) of the measurements.</p>
+<p>Advanced: <i>p</i> (paper: 0.8), <i>sigma</i> of the Gaussian low-pass in pixels (paper: 5),
+the tolerance <i>tau</i> (paper: 1e-4) and the iteration cap K (paper: 200) of Algorithm 1; the
+tile size in pixels (paper: 2500; large rasters are processed in overlapping, blended tiles).</p>"""
+
+
+def _is_set(parameters, name):
+    """Whether the user gave a value for ``name`` (None, '' and NULL mean 'not given')."""
+    value = parameters.get(name)
+    if value is None:
+        return False
+    if isinstance(value, QVariant):
+        return not value.isNull()
+    if isinstance(value, str):
+        return value.strip() != ""
+    return True
+
+
+def _error(parameter, message):
+    return QgsProcessingException(str(InputError(parameter, message)))
+
+
+def _has_crs(crs):
+    """A valid CRS, not GeoPackage's placeholder "Undefined geographic/cartesian SRS"."""
+    return crs.isValid() and re.match(r'\s*[A-Z]+\["Undefined', crs.toWkt()) is None
+
+
+def _is_null(value):
+    return value is None or (isinstance(value, QVariant) and value.isNull())
+
+
+class InterpolateAlgorithm(QgsProcessingAlgorithm):
+    """Interpolate sparse velocities (points or sparse raster) to a dense velocity raster."""
+
+    INPUT = "INPUT"
+    FIELD = "FIELD"
+    BAND = "BAND"
+    PIXEL_SIZE = "PIXEL_SIZE"
+    EXTENT = "EXTENT"
+    TARGET_CRS = "TARGET_CRS"
+    METHOD = "METHOD"
+    P = "P"
+    SIGMA = "SIGMA"
+    TAU = "TAU"
+    MAX_ITERATIONS = "MAX_ITERATIONS"
+    MAX_DISTANCE = "MAX_DISTANCE"
+    TILE_SIZE = "TILE_SIZE"
+    OUTPUT = "OUTPUT"
+    NOISE = "NOISE"
+    MEASURED_CELLS = "MEASURED_CELLS"
+
+    # ----------------------------------------------------------------- description
+    def name(self):
+        return "interpolate"
+
+    def displayName(self):  # noqa: N802 (QGIS API)
+        return "Interpolate sparse velocities"
+
+    def group(self):
+        return "Data preparation"
+
+    def groupId(self):  # noqa: N802 (QGIS API)
+        return "datapreparation"
+
+    def shortHelpString(self):  # noqa: N802 (QGIS API)
+        return HELP
+
+    def icon(self):
+        return QIcon(ICON_PATH)
+
+    def tags(self):
+        return ["insar", "velocity", "interpolation", "matrix completion", "delaunay",
+                "persistent scatterers", "sparse", "gridding"]
+
+    def createInstance(self):  # noqa: N802 (QGIS API)
+        return InterpolateAlgorithm()
+
+    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
+        self.addParameter(QgsProcessingParameterMapLayer(
+            self.INPUT, "Velocity points or sparse velocity raster",
+            types=[QgsProcessing.TypeVectorPoint, QgsProcessing.TypeRaster]))
+        self.addParameter(QgsProcessingParameterField(
+            self.FIELD, "Velocity field (mm/yr; point input)", parentLayerParameterName=self.INPUT,
+            type=QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterBand(
+            self.BAND, "Band (raster input)", defaultValue=1, parentLayerParameterName=self.INPUT,
+            optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.PIXEL_SIZE, "Pixel size (map units of the working CRS; point input)",
+            type=QgsProcessingParameterNumber.Double, optional=True))
+        self.addParameter(QgsProcessingParameterExtent(
+            self.EXTENT, "Output extent (point input; default: the points' extent)", optional=True))
+        self.addParameter(QgsProcessingParameterCrs(
+            self.TARGET_CRS, "Target CRS (projected; point input)", optional=True))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.METHOD, "Method", options=[label for _, label in METHODS], defaultValue=0))
+
+        advanced = [
+            QgsProcessingParameterNumber(self.P, "p (shrinkage exponent of Algorithm 1, in (0, 1])",
+                                         type=QgsProcessingParameterNumber.Double, defaultValue=0.8,
+                                         minValue=0.0, maxValue=1.0),
+            QgsProcessingParameterNumber(self.SIGMA, "sigma (Gaussian low-pass in every iteration, pixels)",
+                                         type=QgsProcessingParameterNumber.Double, defaultValue=5.0,
+                                         minValue=0.0, maxValue=100.0),
+            QgsProcessingParameterNumber(self.TAU, "tau (convergence threshold)",
+                                         type=QgsProcessingParameterNumber.Double, defaultValue=1e-4,
+                                         minValue=0.0, maxValue=1.0),
+            QgsProcessingParameterNumber(self.MAX_ITERATIONS, "Maximum iterations K",
+                                         type=QgsProcessingParameterNumber.Integer, defaultValue=200,
+                                         minValue=1, maxValue=100000),
+            QgsProcessingParameterNumber(self.MAX_DISTANCE,
+                                         "Maximum distance from a measurement (pixels)",
+                                         type=QgsProcessingParameterNumber.Double, defaultValue=20.0,
+                                         minValue=0.0, maxValue=10000.0),
+            QgsProcessingParameterNumber(self.TILE_SIZE, "Tile size (pixels)",
+                                         type=QgsProcessingParameterNumber.Integer, defaultValue=2500,
+                                         minValue=128, maxValue=20000),
+        ]
+        for parameter in advanced:
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(parameter)
+
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.OUTPUT, "Interpolated velocity (mm/yr)"))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.NOISE, "Spike noise (mm/yr)", optional=True, createByDefault=False))
+        self.addOutput(QgsProcessingOutputNumber(self.MEASURED_CELLS, "Measured cells"))
+
+    # ----------------------------------------------------------------- running
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+        from ..core.interpolation import MatrixCompletionSettings, interpolate_raster
+
+        layer = self.parameterAsLayer(parameters, self.INPUT, context)
+        if layer is None:
+            raise _error(self.INPUT, "could not be loaded as a point layer or raster")
+        output = self._destination(parameters, self.OUTPUT, context)
+        noise = self._destination(parameters, self.NOISE, context) if _is_set(parameters, self.NOISE) else None
+
+        method_index = self.parameterAsEnum(parameters, self.METHOD, context)
+        if not 0 <= method_index < len(METHODS):
+            raise _error(self.METHOD, f"must be 0..{len(METHODS) - 1}, got {method_index}")
+        settings = MatrixCompletionSettings(
+            p=self.parameterAsDouble(parameters, self.P, context),
+            sigma=self.parameterAsDouble(parameters, self.SIGMA, context),
+            tau=self.parameterAsDouble(parameters, self.TAU, context),
+            max_iterations=self.parameterAsInt(parameters, self.MAX_ITERATIONS, context))
+        options = dict(
+            method=METHODS[method_index][0], settings=settings,
+            max_distance=self.parameterAsDouble(parameters, self.MAX_DISTANCE, context),
+            noise_path=noise, tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
+            progress=lambda fraction, message: (feedback.setProgress(100.0 * fraction),
+                                                feedback.setProgressText(message)),
+            is_cancelled=feedback.isCanceled)
+
+        scratch = None
+        try:
+            if isinstance(layer, QgsVectorLayer):
+                scratch = tempfile.mkdtemp(prefix="insardefo-points-", dir=QgsProcessingUtils.tempFolder())
+                sparse_path = os.path.join(scratch, "sparse.tif")
+                self._grid_points(layer, parameters, context, feedback, sparse_path)
+                summary = interpolate_raster(sparse_path, output, band=1, **options)
+            elif isinstance(layer, QgsRasterLayer):
+                source = self._raster_source(layer, parameters)
+                band = self.parameterAsInt(parameters, self.BAND, context) if _is_set(parameters, self.BAND) else 1
+                summary = interpolate_raster(source, output, band=band, **options)
+            else:
+                raise _error(self.INPUT, "must be a point vector layer or a raster layer")
+        except InputError as error:
+            raise QgsProcessingException(str(error)) from None
+        except Cancelled:
+            feedback.pushInfo("Cancelled: no output was written.")
+            return {}
+        except (RuntimeError, OSError, MemoryError) as error:
+            raise QgsProcessingException(f"Interpolation failed: {error}") from None
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+
+        feedback.pushInfo(f"{summary['measured_cells']} measured cells on a {summary['width']} x "
+                          f"{summary['height']} grid, {summary['tiles']} tile(s), "
+                          f"{summary['seconds']:.1f} s")
+        results = {self.OUTPUT: output, self.MEASURED_CELLS: summary["measured_cells"]}
+        if noise:
+            results[self.NOISE] = noise
+        return results
+
+    def _destination(self, parameters, name, context):
+        path = self.parameterAsOutputLayer(parameters, name, context)
+        if not path:
+            raise _error(name, "needs a file path")
+        if not path.lower().endswith(GEOTIFF_EXTENSIONS):
+            raise _error(name, f"must be a GeoTIFF (.tif) file, got {path}")
+        return path
+
+    def _raster_source(self, layer, parameters):
+        """Path GDAL opens for a raster layer, after the raster-only checks."""
+        if _is_set(parameters, self.TARGET_CRS):
+            raise _error(self.TARGET_CRS, "applies to point input only; reproject the raster first "
+                                          "with gdal:warpreproject (Raster > Projections > Warp)")
+        if not _has_crs(layer.crs()):
+            raise _error(self.INPUT, "the raster has no valid CRS; assign one first "
+                                     "(gdal:assignprojection)")
+        if layer.providerType() != "gdal":
+            raise _error(self.INPUT, f"must be a raster file GDAL can read, not a {layer.providerType()} layer")
+        return layer.source()
+
+    def _working_crs(self, layer, parameters, context):
+        crs = layer.crs()
+        if not _has_crs(crs):
+            raise _error(self.INPUT, "the layer has no valid CRS; set it in Layer Properties > Source")
+        target = self.parameterAsCrs(parameters, self.TARGET_CRS, context)
+        if _is_set(parameters, self.TARGET_CRS) and target.isValid():
+            if target.isGeographic():
+                raise _error(self.TARGET_CRS, f"{target.authid() or target.description()} is geographic "
+                                              "(degrees); choose a projected CRS in metres")
+            return target
+        if _is_set(parameters, self.TARGET_CRS):
+            raise _error(self.TARGET_CRS, "is not a valid CRS")
+        if crs.isGeographic():
+            raise _error(self.TARGET_CRS, f"is required: the layer's CRS {crs.authid() or crs.description()} "
+                                          "is geographic (degrees); set TARGET_CRS to a projected CRS")
+        return crs
+
+    def _grid_points(self, layer, parameters, context, feedback, path):
+        """Read the points, check them and write the sparse raster to ``path``."""
+        from ..core.raster_grid import grid_for_points, write_point_raster
+
+        if layer.geometryType() != QgsWkbTypes.PointGeometry:
+            raise _error(self.INPUT, "must be a point layer or a raster")
+        crs = self._working_crs(layer, parameters, context)
+        field_name = self.parameterAsString(parameters, self.FIELD, context)
+        if not field_name:
+            raise _error(self.FIELD, "is required for a point layer: choose the velocity field (mm/yr)")
+        index = layer.fields().lookupField(field_name)
+        if index < 0:
+            raise _error(self.FIELD, f"the layer has no field {field_name!r}")
+        if not layer.fields().at(index).isNumeric():
+            raise _error(self.FIELD, f"{field_name!r} is not numeric "
+                                     f"({layer.fields().at(index).typeName()})")
+        if not _is_set(parameters, self.PIXEL_SIZE):
+            raise _error(self.PIXEL_SIZE, "is required for a point layer (map units of the working CRS)")
+        pixel_size = self.parameterAsDouble(parameters, self.PIXEL_SIZE, context)
+        if not (math.isfinite(pixel_size) and pixel_size > 0):
+            raise _error(self.PIXEL_SIZE, f"must be a positive number of map units, got {pixel_size}")
+
+        transform = None
+        if crs != layer.crs():
+            transform = QgsCoordinateTransform(layer.crs(), crs, context.transformContext())
+        x, y, v = self._read_points(layer, index, field_name, transform, feedback)
+
+        extent = None
+        if _is_set(parameters, self.EXTENT):
+            rectangle = self.parameterAsExtent(parameters, self.EXTENT, context, crs)
+            if rectangle.isNull() or rectangle.isEmpty():
+                raise _error(self.EXTENT, "is empty")
+            extent = (rectangle.xMinimum(), rectangle.yMinimum(), rectangle.xMaximum(), rectangle.yMaximum())
+        grid = grid_for_points(x, y, pixel_size, extent)
+        feedback.pushInfo(f"Gridding {len(v)} measurements onto {grid.width} x {grid.height} cells "
+                          f"of {pixel_size:g} map units in {crs.authid() or crs.description()}")
+        cells = write_point_raster(x, y, v, grid, crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED_GDAL), path)
+        feedback.pushInfo(f"{cells} measured cells")
+
+    def _read_points(self, layer, index, field_name, transform, feedback):
+        """Arrays x, y (working CRS) and v (mm/yr) of the non-null measurements."""
+        total = layer.featureCount()
+        if total == 0:
+            raise _error(self.INPUT, "the layer has no features")
+        request = QgsFeatureRequest().setSubsetOfAttributes([index])
+        xs, ys, vs = [], [], []
+        nulls = 0
+        for count, feature in enumerate(layer.getFeatures(request)):
+            if count % 10000 == 0:
+                if feedback.isCanceled():
+                    raise Cancelled()
+                if total > 0:
+                    feedback.setProgressText(f"Reading points ({count} of {total})")
+            value = feature.attribute(index)
+            if _is_null(value):
+                nulls += 1
+                continue
+            geometry = feature.geometry()
+            if geometry is None or geometry.isNull() or geometry.isEmpty():
+                continue
+            if transform is not None:
+                try:
+                    geometry.transform(transform)
+                except QgsCsException as error:
+                    raise _error(self.INPUT, f"feature {feature.id()} cannot be transformed to the "
+                                             f"target CRS ({error})") from None
+            points = geometry.asMultiPoint() if geometry.isMultipart() else [geometry.asPoint()]
+            value = float(value)
+            for point in points:
+                xs.append(point.x())
+                ys.append(point.y())
+                vs.append(value)
+        if not vs:
+            if nulls:
+                raise _error(self.FIELD, f"{field_name!r} is null in every feature")
+            raise _error(self.INPUT, "the layer has no point geometries")
+        v = np.asarray(vs, dtype=float)
+        if not np.isfinite(v).all():
+            raise _error(self.FIELD, f"{field_name!r} holds {int((~np.isfinite(v)).sum())} infinite or NaN "
+                                     "value(s); remove them or set them to null")
+        if nulls:
+            feedback.pushInfo(f"Skipped {nulls} feature(s) with a null {field_name!r}")
+        return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), v

@@ -1,0 +1,37 @@
+"""Processing provider ``insardefo``."""
+import os
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from .interpolate_algorithm import InterpolateAlgorithm
+
+ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "icon.svg")
+
+
+class InsarDeformationProvider(QgsProcessingProvider):
+    """Groups the plugin's algorithms in the Processing toolbox."""
+
+    def id(self):
+        return "insardefo"
+
+    def name(self):
+        return "InSAR Deformation Detector"
+
+    def longName(self):  # noqa: N802 (QGIS API)
+        return "InSAR Deformation Detector: ground deformation in InSAR velocity maps"
+
+    def icon(self):
+        return QIcon(ICON_PATH)
+
+    def svgIconPath(self):  # noqa: N802 (QGIS API)
+        return ICON_PATH
+
+    def loadAlgorithms(self):  # noqa: N802 (QGIS API)
+        self.addAlgorithm(InterpolateAlgorithm())
+
+    def supportedOutputRasterLayerExtensions(self):  # noqa: N802 (QGIS API)
+        return ["tif"]
+
+    def defaultRasterFileExtension(self):  # noqa: N802 (QGIS API)
+        return "tif"

@@ -1,0 +1,80 @@
+"""Shared fixtures: the plugin importable as ``insar_deformation_detector``, scenes, helpers.
+
+pytest-qgis starts a headless QgsApplication with a throw-away profile
+(``.qgis-settings/``) before this file is imported.
+"""
+import hashlib
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+import qgis_process_runner  # noqa: E402
+
+sys.path.insert(0, qgis_process_runner.ensure_plugin_path())
+
+from insar_deformation_detector.core import synthetic_scene  # noqa: E402
+
+SCENE_HEIGHT, SCENE_WIDTH = 100, 120
+
+
+def file_hash(path):
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def tree_hashes(directory):
+    """{relative path: sha256} of every file under ``directory``."""
+    hashes = {}
+    for folder, _, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(folder, name)
+            hashes[os.path.relpath(path, directory)] = file_hash(path)
+    return hashes
+
+
+@pytest.fixture(scope="session")
+def scene():
+    return synthetic_scene.make_sparse_scene(SCENE_HEIGHT, SCENE_WIDTH, pixel_size=10.0, seed=7)
+
+
+@pytest.fixture(scope="session")
+def scene_files(scene, tmp_path_factory):
+    """Paths of the truth and sparse GeoTIFFs and the points GeoPackage (read-only by convention)."""
+    return synthetic_scene.write_scene(scene, str(tmp_path_factory.mktemp("scene")))
+
+
+@pytest.fixture(scope="session")
+def plugin(qgis_app):
+    """The plugin loaded the way QGIS (and qgis_process) loads it: classFactory(None)."""
+    import insar_deformation_detector
+
+    instance = insar_deformation_detector.classFactory(None)
+    instance.initProcessing()
+    yield instance
+    instance.unload()
+
+
+@pytest.fixture(scope="session")
+def run_algorithm(qgis_processing, plugin):
+    """processing.run on insardefo:interpolate with a fresh context and feedback."""
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+
+    def run(**parameters):
+        context = QgsProcessingContext()
+        return processing.run("insardefo:interpolate", parameters, context=context,
+                              feedback=QgsProcessingFeedback())
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def qgis_process(tmp_path_factory):
+    """A qgis_process runner with its own profile, shared by the session."""
+    runner = qgis_process_runner.QgisProcess(str(tmp_path_factory.mktemp("qgis-profile")))
+    yield runner
+    runner.close()

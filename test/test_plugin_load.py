@@ -1,0 +1,79 @@
+"""The plugin loads like QGIS loads it and registers its Processing provider."""
+import os
+import subprocess
+import sys
+
+from qgis.core import QgsApplication, QgsProcessingParameterDefinition
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_class_factory_with_no_iface_registers_the_provider(plugin):
+    provider = QgsApplication.processingRegistry().providerById("insardefo")
+    assert provider is not None
+    assert provider.name() == "InSAR Deformation Detector"
+    assert provider.supportedOutputRasterLayerExtensions() == ["tif"]
+    assert not provider.icon().isNull()
+    algorithm = QgsApplication.processingRegistry().algorithmById("insardefo:interpolate")
+    assert algorithm is not None
+    assert algorithm.displayName() == "Interpolate sparse velocities"
+    assert algorithm.group() == "Data preparation"
+
+
+def test_parameters_defaults_and_advanced_flags(plugin):
+    algorithm = QgsApplication.processingRegistry().algorithmById("insardefo:interpolate")
+    names = [parameter.name() for parameter in algorithm.parameterDefinitions()]
+    assert names == ["INPUT", "FIELD", "BAND", "PIXEL_SIZE", "EXTENT", "TARGET_CRS", "METHOD", "P", "SIGMA",
+                     "TAU", "MAX_ITERATIONS", "MAX_DISTANCE", "TILE_SIZE", "OUTPUT", "NOISE"]
+    defaults = {"P": 0.8, "SIGMA": 5.0, "TAU": 1e-4, "MAX_ITERATIONS": 200, "MAX_DISTANCE": 20.0,
+                "TILE_SIZE": 2500}
+    for name, default in defaults.items():
+        parameter = algorithm.parameterDefinition(name)
+        assert parameter.defaultValue() == default
+        assert parameter.flags() & QgsProcessingParameterDefinition.FlagAdvanced
+    assert algorithm.parameterDefinition("METHOD").options() == [
+        "Matrix completion (paper, Algorithm 1)", "Delaunay triangulation (linear)"]
+    assert algorithm.parameterDefinition("METHOD").defaultValue() == 0
+    assert not algorithm.parameterDefinition("NOISE").createByDefault()
+
+
+def test_unload_removes_the_provider(qgis_app):
+    import insar_deformation_detector
+
+    registry = QgsApplication.processingRegistry()
+    already = registry.providerById("insardefo") is not None
+    instance = insar_deformation_detector.classFactory(None)
+    instance.initGui()
+    assert registry.providerById("insardefo") is not None
+    instance.unload()
+    if not already:
+        assert registry.providerById("insardefo") is None
+
+
+CHECK_IMPORTS = """
+import sys
+sys.path.insert(0, {pluginpath!r})
+import insar_deformation_detector
+assert "qgis" not in sys.modules and "qgis.core" not in sys.modules, "package import pulled in qgis"
+from insar_deformation_detector.core import interpolation, raster_grid, dependencies
+assert "qgis.core" not in sys.modules, "core pulled in qgis"
+from qgis.core import QgsApplication
+app = QgsApplication([], False)
+app.initQgis()
+plugin = insar_deformation_detector.classFactory(None)
+plugin.initProcessing()
+assert QgsApplication.processingRegistry().algorithmById("insardefo:interpolate") is not None
+loaded = sorted(name for name in sys.modules if name.split(".")[0] in ("torch", "torchvision"))
+print("TORCH_MODULES", loaded)
+plugin.unload()
+app.exitQgis()
+"""
+
+
+def test_importing_the_plugin_imports_neither_qgis_nor_torch_needlessly(tmp_path):
+    code = CHECK_IMPORTS.format(pluginpath=os.path.join(ROOT, "build", "pluginpath"))
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QGIS_CUSTOM_CONFIG_PATH=str(tmp_path / "profile"),
+               HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "TORCH_MODULES []" in result.stdout
