@@ -1,0 +1,24 @@
+# make demo    - set up (if needed) and run the demo: points -> qgis_process -> dense raster, RMSE
+# make test    - set up (if needed) and run the whole test suite headless
+# make package - build dist/insar_deformation_detector-<version>.zip for QGIS "Install from ZIP"
+PYTHON := .venv/bin/python
+# Headless Qt; QGIS's network cache under build/ rather than ~/.cache (pytest-qgis already keeps
+# the QGIS profile in .qgis-settings/, qgis_process runs get a temporary profile and HOME).
+TEST_ENV := QT_QPA_PLATFORM=offscreen XDG_CACHE_HOME=$(CURDIR)/build/cache
+
+.PHONY: setup demo test package clean
+setup:
+	scripts/setup.sh
+
+demo: setup
+	$(TEST_ENV) $(PYTHON) scripts/demo.py
+
+test: setup
+	$(TEST_ENV) $(PYTHON) -m pytest
+
+package:
+	/usr/bin/python3 scripts/package.py
+
+clean:
+	rm -rf build dist .qgis-settings .pytest_cache
+	find . -name __pycache__ -not -path "./.venv/*" -prune -exec rm -rf {} +
