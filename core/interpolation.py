@@ -123,8 +123,8 @@ def interpolate_raster(input_path, output_path, *, method="matrix_completion",
     measured = _count_measurements(source, height, width, is_cancelled)
     tiles = make_tiles(height, width, tile_size, BLEND + EDGE_MARGIN + math.ceil(max_distance))
     with atomic_outputs(output_path, noise_path) as ((dense_path, partial_noise), scratch):
-        accumulator = create_like(os.path.join(scratch, "sum.tif"), dataset, SCRATCH_OPTIONS)
-        accumulator.GetRasterBand(1).Fill(0.0)
+        # Sparse and without nodata: blocks not yet written read as zeros.
+        accumulator = create_like(os.path.join(scratch, "sum.tif"), dataset, SCRATCH_OPTIONS, nodata=None)
         noise = create_like(partial_noise, dataset) if partial_noise else None
         for index, tile in enumerate(tiles):
             def tile_progress(fraction, index=index):

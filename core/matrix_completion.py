@@ -7,17 +7,22 @@ loop:
 
 * :func:`complete_reference` is Algorithm 1 as written: a full SVD of the tile
   in every iteration (O(n^3)).
-* :func:`complete_fast` gives the same iteration at a fraction of the cost. It
+* :func:`complete_fast` runs the same schedule at a fraction of the cost. It
   keeps x in factored form x = A B' (A: H x r, B: W x r), because the Gaussian
   filter is separable and linear, G(U S V') = (G_rows U S)(G_cols V)'; it finds
   the leading singular triplets by a randomised range finder warm-started with
-  the previous iteration's right singular vectors; and it sizes the rank r to
-  the singular values that survive the shrinkage.
+  the previous iteration's right singular vectors, with r sized to the
+  singular values that survive the shrinkage (at most SKETCH_MAX_RANK); once
+  alpha has decayed it finishes at full rank (see ``polish``); and it starts
+  from the nearest-measurement fill instead of the Delaunay triangulation.
+  bench/interpolation.py measures both against a known truth.
 """
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter, gaussian_filter1d
+from scipy.ndimage import distance_transform_edt, gaussian_filter, gaussian_filter1d
 
 from .delaunay import delaunay_interpolate
 from .errors import Cancelled, InputError
@@ -29,7 +34,7 @@ ALPHA_DECAY = 0.9  # Algorithm 1, line 15: alpha <- 0.9 alpha
 FILTER_MODE = "reflect"  # edge handling of G(x, sigma) at tile borders
 SKETCH_OVERSAMPLING = 16  # extra columns of the randomised range finder
 SKETCH_MIN_RANK = 32
-SKETCH_MAX_RANK = 128  # leading singular values tracked; the dense polish restores the rest
+SKETCH_MAX_RANK = 64  # leading singular values tracked; the dense polish restores the rest
 
 
 @dataclass(frozen=True)
@@ -68,18 +73,37 @@ def shrink_singular_values(singular_values, alpha, p):
     return shrunk
 
 
-def starting_point(sparse):
-    """Noise suppression and Delaunay start of Algorithm 1.
+def suppressed_measurements(sparse):
+    """Measured pixels of ``sparse`` (H, W; NaN = unmeasured) and their Med3x3-suppressed values.
 
-    Returns (rows, cols, y, x0): the measured pixels of ``sparse`` (H, W; NaN
-    = unmeasured), their Med3x3-suppressed values y (mm/yr) and the dense
-    (H, W) Delaunay interpolation x0 of y.
+    Returns (rows, cols, y) with y in mm/yr: the noise suppression of
+    Algorithm 1's start.
     """
     rows, cols = np.nonzero(np.isfinite(sparse))
-    y = median3x3_at(sparse, rows, cols)
-    if len(y) < 3:
-        return rows, cols, y, np.full(sparse.shape, np.mean(y) if len(y) else 0.0)
-    return rows, cols, y, delaunay_interpolate(rows, cols, y, sparse.shape)
+    return rows, cols, median3x3_at(sparse, rows, cols)
+
+
+def delaunay_start(rows, cols, y, shape):
+    """Algorithm 1's x0: the (H, W) Delaunay interpolation of the suppressed values."""
+    return delaunay_interpolate(rows, cols, y, shape)
+
+
+def nearest_start(rows, cols, y, shape):
+    """(H, W) start where every pixel takes its nearest suppressed measurement.
+
+    The fast solver's x0: the 88-level schedule forgets its start (on the
+    2500 x 2500 benchmark the result matches the Delaunay start's to 1e-5
+    mm/yr RMSE) and this one costs 0.3 s instead of 10 s of triangulation.
+    """
+    grid = np.full(shape, np.nan)
+    grid[rows, cols] = y
+    nearest = distance_transform_edt(np.isnan(grid), return_distances=False, return_indices=True)
+    return grid[tuple(nearest)]
+
+
+def _constant_field(shape, y):
+    """(H, W) field at the mean of fewer than three measurements (zero for none)."""
+    return np.full(shape, float(np.mean(y)) if len(y) else 0.0)
 
 
 def _run_schedule(step, alpha0, settings, progress, is_cancelled):
@@ -108,11 +132,11 @@ def _run_schedule(step, alpha0, settings, progress, is_cancelled):
 
 def complete_reference(sparse, settings=MatrixCompletionSettings(), progress=None, is_cancelled=None):
     """Algorithm 1 with a full SVD per iteration; returns the dense (H, W) field, mm/yr."""
-    rows, cols, y, x = starting_point(sparse)
+    rows, cols, y = suppressed_measurements(sparse)
     if len(y) < 3:
-        return x
-    state = {"x": x}
-    flat = rows * x.shape[1] + cols
+        return _constant_field(sparse.shape, y)
+    state = {"x": delaunay_start(rows, cols, y, sparse.shape)}
+    flat = rows * sparse.shape[1] + cols
 
     def step(alpha):
         _gradient_step(state["x"], flat, y)
@@ -128,12 +152,38 @@ def complete_reference(sparse, settings=MatrixCompletionSettings(), progress=Non
 def _gradient_step(x, flat, y):
     """Line 3 of Algorithm 1 in place: x <- x + M'(y - Mx) / lambda at flat indices ``flat``."""
     view = x.reshape(-1)
-    view[flat] += (y - view[flat]) / STEP_LIPSCHITZ
+    current = np.take(view, flat)
+    np.put(view, flat, current + (y - current) / STEP_LIPSCHITZ)
 
 
 def _misfit(x, flat, y):
     """||y - Mx||^2 in (mm/yr)^2."""
-    return float(np.sum((y - x.reshape(-1)[flat]) ** 2))
+    return float(np.sum((y - np.take(x.reshape(-1), flat)) ** 2))
+
+
+def _parallel_gaussian(x, sigma):
+    """G(x, sigma) of a 2-D array, equal to gaussian_filter, on all cores.
+
+    The filter is separable: the pass along rows runs on bands of rows and
+    the pass along columns on bands of columns, in threads (scipy.ndimage
+    releases the GIL while it filters).
+    """
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    row_bands = [(band, slice(None)) for band in _bands(x.shape[0], workers)]
+    column_bands = [(slice(None), band) for band in _bands(x.shape[1], workers)]
+    along_rows, result = np.empty_like(x), np.empty_like(x)
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda part: gaussian_filter1d(x[part], sigma, axis=1, mode=FILTER_MODE,
+                                                     output=along_rows[part]), row_bands))
+        list(pool.map(lambda part: gaussian_filter1d(along_rows[part], sigma, axis=0, mode=FILTER_MODE,
+                                                     output=result[part]), column_bands))
+    return result
+
+
+def _bands(length, count):
+    """Up to ``count`` contiguous slices covering range(length)."""
+    edges = np.linspace(0, length, min(count, length) + 1).astype(int)
+    return [slice(start, stop) for start, stop in zip(edges[:-1], edges[1:])]
 
 
 def _eigh_descending(gram, relative_floor=1e-12):
@@ -216,17 +266,17 @@ class _FactoredIterate:
                 raise Cancelled()
             previous = self.x.copy()
             _gradient_step(self.x, self.flat, self.y)
-            self.x = gaussian_filter(self.x, self.settings.sigma, mode=FILTER_MODE)
+            self.x = _parallel_gaussian(self.x, self.settings.sigma)
             if np.linalg.norm(self.x - previous) < self.settings.tau * np.linalg.norm(self.x):
                 return
 
 
 def complete_fast(sparse, settings=MatrixCompletionSettings(), progress=None, is_cancelled=None):
     """Algorithm 1 on a factored iterate; returns the dense (H, W) float32 field, mm/yr."""
-    rows, cols, y, x = starting_point(sparse)
+    rows, cols, y = suppressed_measurements(sparse)
     if len(y) < 3:
-        return x.astype(np.float32)
-    iterate = _FactoredIterate(x, rows, cols, y, settings)
+        return _constant_field(sparse.shape, y).astype(np.float32)
+    iterate = _FactoredIterate(nearest_start(rows, cols, y, sparse.shape), rows, cols, y, settings)
     _run_schedule(iterate.step, ALPHA0_FRACTION * np.max(np.abs(y)), settings, progress, is_cancelled)
     iterate.polish(is_cancelled)
     return iterate.x

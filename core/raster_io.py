@@ -12,7 +12,7 @@ from .errors import InputError
 BLOCK_ROWS = 512  # rows per block when streaming a whole raster
 OUTPUT_OPTIONS = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE",
                   "PREDICTOR=3", "BIGTIFF=IF_SAFER"]
-SCRATCH_OPTIONS = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "BIGTIFF=IF_SAFER"]
+SCRATCH_OPTIONS = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "BIGTIFF=IF_SAFER", "SPARSE_OK=TRUE"]
 
 
 def checked(result, action):
@@ -52,13 +52,14 @@ def row_blocks(height, block_rows=BLOCK_ROWS):
     return [(row, min(block_rows, height - row)) for row in range(0, height, block_rows)]
 
 
-def create_like(path, template, options=OUTPUT_OPTIONS):
-    """A single-band float32 GeoTIFF on ``template``'s grid, NaN nodata."""
+def create_like(path, template, options=OUTPUT_OPTIONS, nodata=float("nan")):
+    """A single-band float32 GeoTIFF on ``template``'s grid (``nodata=None``: none set)."""
     dataset = checked(gdal.GetDriverByName("GTiff").Create(
         path, template.RasterXSize, template.RasterYSize, 1, gdal.GDT_Float32, options), f"create {path}")
     dataset.SetGeoTransform(template.GetGeoTransform())
     dataset.SetProjection(template.GetProjection())
-    dataset.GetRasterBand(1).SetNoDataValue(float("nan"))
+    if nodata is not None:
+        dataset.GetRasterBand(1).SetNoDataValue(nodata)
     return dataset
 
 

@@ -110,8 +110,8 @@ def _write_points(path, scene, x_min, y_max, srs):
     source = None
 
 
-def write_scene(scene, directory, x_min=400000.0, y_max=300000.0, epsg=27700):
-    """Write truth and sparse GeoTIFFs and a GeoPackage of the measurements.
+def write_scene(scene, directory, x_min=400000.0, y_max=300000.0, epsg=27700, with_points=True):
+    """Write truth and sparse GeoTIFFs and (``with_points``) a GeoPackage of the measurements.
 
     Returns ``{"truth", "sparse", "points"}`` paths; the point layer is
     "measurements" with a "velocity" field (mm/yr), one point per measured
@@ -125,9 +125,12 @@ def write_scene(scene, directory, x_min=400000.0, y_max=300000.0, epsg=27700):
     paths["points"] = os.path.join(directory, "points.gpkg")
     _write_raster(paths["truth"], scene.truth, geotransform, srs)
     _write_raster(paths["sparse"], scene.sparse, geotransform, srs)
-    if os.path.exists(paths["points"]):
-        os.remove(paths["points"])
-    _write_points(paths["points"], scene, x_min, y_max, srs)
+    if with_points:
+        if os.path.exists(paths["points"]):
+            os.remove(paths["points"])
+        _write_points(paths["points"], scene, x_min, y_max, srs)
+    else:
+        del paths["points"]
     return paths
 
 
