@@ -189,7 +189,8 @@ def _bands(length, count):
 def _eigh_descending(gram, relative_floor=1e-12):
     """Eigenpairs of a symmetric positive semi-definite matrix, largest first, tiny ones dropped."""
     eigenvalues, vectors = np.linalg.eigh(gram)
-    keep = eigenvalues > relative_floor * max(eigenvalues[-1], np.finfo(float).tiny)
+    largest = eigenvalues[-1] if len(eigenvalues) else 0.0
+    keep = eigenvalues > relative_floor * max(largest, np.finfo(float).tiny)
     return eigenvalues[keep][::-1], vectors[:, keep][:, ::-1]
 
 

@@ -77,3 +77,11 @@ def test_settings_out_of_range_name_the_parameter(field, value):
     with pytest.raises(InputError) as error:
         MatrixCompletionSettings(**{field: value}).validate()
     assert error.value.parameter == {"max_iterations": "MAX_ITERATIONS"}.get(field, field.upper())
+
+
+@pytest.mark.parametrize("level", [0.0, -3.5])
+def test_a_uniform_map_comes_back_uniform(level):
+    rng = np.random.default_rng(2)
+    sparse = np.where(rng.random((90, 70)) < 0.1, level, np.nan).astype(np.float32)
+    completed = complete_fast(sparse)
+    np.testing.assert_allclose(completed, level, atol=0.02)
