@@ -3,6 +3,7 @@
 pytest-qgis starts a headless QgsApplication with a throw-away profile
 (``.qgis-settings/``) before this file is imported.
 """
+import gc
 import hashlib
 import os
 import sys
@@ -34,6 +35,15 @@ def tree_hashes(directory):
             path = os.path.join(folder, name)
             hashes[os.path.relpath(path, directory)] = file_hash(path)
     return hashes
+
+
+@pytest.fixture(autouse=True)
+def collect_cycles_while_qgis_runs():
+    """Free reference cycles (caught exceptions, their frames, the contexts and layers those
+    hold) after each test, while QGIS still runs: collected after QGIS has exited, the QGIS
+    objects in them crash the interpreter (a segfault at exit even though every test passed)."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
