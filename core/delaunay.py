@@ -10,6 +10,7 @@ import numpy as np
 from osgeo import gdal
 from scipy.spatial import cKDTree
 
+from .errors import Cancelled
 from .raster_io import checked
 
 _LAYER_VRT = ('<OGRVRTDataSource><OGRVRTLayer name="samples"><SrcDataSource>{csv}</SrcDataSource>'
@@ -19,7 +20,7 @@ _LAYER_VRT = ('<OGRVRTDataSource><OGRVRTLayer name="samples"><SrcDataSource>{csv
               '</OGRVRTLayer></OGRVRTDataSource>')
 
 
-def delaunay_interpolate(rows, cols, values, shape):
+def delaunay_interpolate(rows, cols, values, shape, is_cancelled=None):
     """Dense (H, W) float64 field interpolated linearly from pixel samples.
 
     ``rows``, ``cols`` index the measured pixels of a ``shape`` grid and
@@ -27,6 +28,7 @@ def delaunay_interpolate(rows, cols, values, shape):
     hull the field is linear on their Delaunay triangulation; beyond it each
     pixel takes its nearest sample's value. Samples on one straight line span
     no triangle: then every pixel takes its nearest sample's value.
+    ``is_cancelled()`` is polled while GDAL grids; True raises Cancelled.
     """
     if _collinear(rows, cols):
         return _nearest(rows, cols, values, shape)
@@ -39,13 +41,22 @@ def delaunay_interpolate(rows, cols, values, shape):
     try:
         gdal.FileFromMemBuffer(f"{base}.csv", text.encode())
         gdal.FileFromMemBuffer(f"{base}.vrt", _LAYER_VRT.format(csv=f"{base}.csv", layer=layer).encode())
-        grid = checked(gdal.Grid(f"{base}.tif", f"{base}.vrt", format="MEM", outputType=gdal.GDT_Float64,
-                                 algorithm="linear:radius=-1", outputBounds=[0, 0, width, height],
-                                 width=width, height=height), "triangulate the measurements")
-        return grid.ReadAsArray()
+        grid = gdal.Grid(f"{base}.tif", f"{base}.vrt", format="MEM", outputType=gdal.GDT_Float64,
+                         algorithm="linear:radius=-1", outputBounds=[0, 0, width, height],
+                         width=width, height=height, callback=_abort_when(is_cancelled))
+        if is_cancelled is not None and is_cancelled():
+            raise Cancelled()
+        return checked(grid, "triangulate the measurements").ReadAsArray()
     finally:
         for suffix in (".csv", ".vrt"):
             gdal.Unlink(f"{base}{suffix}")
+
+
+def _abort_when(is_cancelled):
+    """A GDAL progress callback that stops the work once ``is_cancelled()`` is True."""
+    if is_cancelled is None:
+        return None
+    return lambda complete, message, data: 0 if is_cancelled() else 1
 
 
 def _collinear(rows, cols):

@@ -42,7 +42,7 @@ def interpolate_array(sparse, method="matrix_completion", settings=MatrixComplet
         dense = complete_fast(sparse, settings, progress, is_cancelled)
     elif method == "delaunay":
         rows, cols = np.nonzero(measured)
-        dense = (delaunay_interpolate(rows, cols, sparse[rows, cols], sparse.shape) if len(rows) >= 3
+        dense = (delaunay_interpolate(rows, cols, sparse[rows, cols], sparse.shape, is_cancelled) if len(rows) >= 3
                  else np.full(sparse.shape, np.nanmean(sparse) if len(rows) else np.nan))
     else:
         raise InputError("METHOD", f"must be one of {', '.join(METHODS)}, got {method!r}")

@@ -183,3 +183,12 @@ def test_a_grid_far_emptier_than_its_points_is_refused():
     with pytest.raises(InputError) as error:
         grid_for_points(x, y, 100.0)  # 40,401 cells for 3 points
     assert error.value.parameter == "PIXEL_SIZE" and "cells per point" in str(error.value)
+
+
+def test_cancel_interrupts_delaunay_gridding(tiling_scene, tmp_path):
+    polls = []
+    with pytest.raises(Cancelled):
+        interpolate_raster(tiling_scene["sparse"], str(tmp_path / "dt.tif"), method="delaunay",
+                           is_cancelled=lambda: polls.append(1) or len(polls) > 3)
+    assert 3 < len(polls) < 10  # stopped inside the first tile's gridding, not after it
+    assert os.listdir(tmp_path) == []
