@@ -37,24 +37,27 @@ def interpolate_array(sparse, method="matrix_completion", settings=MatrixComplet
 
     Cells farther than ``max_distance`` pixels from every measurement are NaN.
     """
+    _check_method(method)
     measured = np.isfinite(sparse)
     if method == "matrix_completion":
         dense = complete_fast(sparse, settings, progress, is_cancelled)
-    elif method == "delaunay":
+    else:
         rows, cols = np.nonzero(measured)
         dense = (delaunay_interpolate(rows, cols, sparse[rows, cols], sparse.shape, is_cancelled) if len(rows) >= 3
                  else np.full(sparse.shape, np.nanmean(sparse) if len(rows) else np.nan))
-    else:
-        raise InputError("METHOD", f"must be one of {', '.join(METHODS)}, got {method!r}")
     dense = dense.astype(np.float32)
     dense[~coverage_mask(measured, max_distance)] = np.nan
     return dense
 
 
-def _validate(settings, max_distance, tile_size, method):
-    settings.validate()
+def _check_method(method):
     if method not in METHODS:
         raise InputError("METHOD", f"must be one of {', '.join(METHODS)}, got {method!r}")
+
+
+def _validate(settings, max_distance, tile_size, method):
+    settings.validate()
+    _check_method(method)
     if not 0 <= max_distance <= 10000:
         raise InputError("MAX_DISTANCE", f"must lie in [0, 10000] pixels, got {max_distance}")
     if not 2 * BLEND <= tile_size <= 20000:
@@ -132,8 +135,7 @@ def interpolate_raster(input_path, output_path, *, method="matrix_completion",
                        f"Tile {index + 1} of {len(tiles)}")
             tile_progress(0.0)
             sparse = read_window(source, tile.window)
-            dense = interpolate_array(sparse, method, settings, max_distance,
-                                      lambda fraction: tile_progress(fraction), is_cancelled)
+            dense = interpolate_array(sparse, method, settings, max_distance, tile_progress, is_cancelled)
             _add_window(accumulator, tile.window, dense * blend_weights(tile, height, width, BLEND))
             if noise is not None:
                 noise.GetRasterBand(1).WriteArray(_core_of(spike_noise_map(sparse), tile),
