@@ -1,7 +1,10 @@
 """Atmosphere covariance and Mogi source against their closed forms."""
 import numpy as np
 
+import pytest
+
 from insar_deformation_detector.core.atmosphere import exponential_covariance, turbulent_atmosphere
+from insar_deformation_detector.core.line_of_sight import ASCENDING, DESCENDING, to_line_of_sight
 from insar_deformation_detector.core.mogi import mogi_displacement
 
 
@@ -27,3 +30,19 @@ def test_mogi_peak_uplift_and_radial_symmetry():
     np.testing.assert_allclose(np.hypot(e, n), np.hypot(e[0], n[0]))
     assert np.all(e * np.cos(angles) + n * np.sin(angles) > 0)  # inflation pushes outwards
     assert mogi_displacement(0.0, 0.0, depth, -volume)[2] < 0  # deflation subsides
+
+
+@pytest.mark.parametrize("geometry", [ASCENDING, DESCENDING])
+def test_vertical_motion_projects_by_the_cosine_of_incidence(geometry):
+    assert to_line_of_sight(0.0, 0.0, 10.0, geometry) == pytest.approx(10.0 * np.cos(np.radians(39.0)))
+    assert np.linalg.norm(geometry.unit_vector()) == pytest.approx(1.0)
+
+
+def test_east_motion_leaves_the_ascending_and_approaches_the_descending_satellite():
+    sin_incidence = np.sin(np.radians(39.0))
+    east_ascending = to_line_of_sight(10.0, 0.0, 0.0, ASCENDING)
+    east_descending = to_line_of_sight(10.0, 0.0, 0.0, DESCENDING)
+    assert east_ascending == pytest.approx(-10.0 * sin_incidence * np.cos(np.radians(12.0)))
+    assert east_descending == pytest.approx(10.0 * sin_incidence * np.cos(np.radians(12.0)))
+    # Near-polar orbit: north motion is seen only through the 12 degree heading offset.
+    assert to_line_of_sight(0.0, 10.0, 0.0, ASCENDING) == pytest.approx(-10.0 * sin_incidence * np.sin(np.radians(12.0)))
