@@ -40,13 +40,13 @@ from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QIcon
 
 from ..core.errors import Cancelled, InputError
+from . import ICON_PATH
 
 METHODS = [
     ("matrix_completion", "Matrix completion (paper, Algorithm 1)"),
     ("delaunay", "Delaunay triangulation (linear)"),
 ]
 GEOTIFF_EXTENSIONS = (".tif", ".tiff")
-ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "icon.svg")
 
 HELP = """<p>Fills a sparse InSAR velocity map (mm/yr) onto a dense grid, as the first step of
 deformation detection (Anantrasirichai et al., section III-A).</p>

@@ -1,12 +1,9 @@
 """Processing provider ``insardefo``."""
-import os
-
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
+from . import ICON_PATH
 from .interpolate_algorithm import InterpolateAlgorithm
-
-ICON_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "icon.svg")
 
 
 class InsarDeformationProvider(QgsProcessingProvider):
