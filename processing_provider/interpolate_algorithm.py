@@ -8,16 +8,11 @@ the parameter to fix; cancelling stops cleanly and leaves no output file.
 """
 import math
 import os
-import re
 import shutil
 import tempfile
 
-import numpy as np
 from qgis.core import (
     QgsCoordinateReferenceSystem,
-    QgsCoordinateTransform,
-    QgsCsException,
-    QgsFeatureRequest,
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
@@ -34,13 +29,12 @@ from qgis.core import (
     QgsProcessingUtils,
     QgsRasterLayer,
     QgsVectorLayer,
-    QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QIcon
 
 from ..core.errors import Cancelled, InputError
 from . import ICON_PATH
+from .inputs import error, is_set, raster_path, read_points, velocity_field_index, working_crs
 
 METHODS = [
     ("matrix_completion", "Matrix completion (paper, Algorithm 1)"),
@@ -67,31 +61,6 @@ N = y - median3x3(y) of the measurements.</p>
 <p>Advanced: <i>p</i> (paper: 0.8), <i>sigma</i> of the Gaussian low-pass in pixels (paper: 5),
 the tolerance <i>tau</i> (paper: 1e-4) and the iteration cap K (paper: 200) of Algorithm 1; the
 tile size in pixels (paper: 2500; large rasters are processed in overlapping, blended tiles).</p>"""
-
-
-def _is_set(parameters, name):
-    """Whether the user gave a value for ``name`` (None, '' and NULL mean 'not given')."""
-    value = parameters.get(name)
-    if value is None:
-        return False
-    if isinstance(value, QVariant):
-        return not value.isNull()
-    if isinstance(value, str):
-        return value.strip() != ""
-    return True
-
-
-def _error(parameter, message):
-    return QgsProcessingException(str(InputError(parameter, message)))
-
-
-def _has_crs(crs):
-    """A valid CRS, not GeoPackage's placeholder "Undefined geographic/cartesian SRS"."""
-    return crs.isValid() and re.match(r'\s*[A-Z]+\["Undefined', crs.toWkt()) is None
-
-
-def _is_null(value):
-    return value is None or (isinstance(value, QVariant) and value.isNull())
 
 
 class InterpolateAlgorithm(QgsProcessingAlgorithm):
@@ -197,13 +166,13 @@ class InterpolateAlgorithm(QgsProcessingAlgorithm):
 
         layer = self.parameterAsLayer(parameters, self.INPUT, context)
         if layer is None:
-            raise _error(self.INPUT, "could not be loaded as a point layer or raster")
+            raise error(self.INPUT, "could not be loaded as a point layer or raster")
         output = self._destination(parameters, self.OUTPUT, context)
-        noise = self._destination(parameters, self.NOISE, context) if _is_set(parameters, self.NOISE) else None
+        noise = self._destination(parameters, self.NOISE, context) if is_set(parameters, self.NOISE) else None
 
         method_index = self.parameterAsEnum(parameters, self.METHOD, context)
         if not 0 <= method_index < len(METHODS):
-            raise _error(self.METHOD, f"must be 0..{len(METHODS) - 1}, got {method_index}")
+            raise error(self.METHOD, f"must be 0..{len(METHODS) - 1}, got {method_index}")
         settings = MatrixCompletionSettings(
             p=self.parameterAsDouble(parameters, self.P, context),
             sigma=self.parameterAsDouble(parameters, self.SIGMA, context),
@@ -226,10 +195,10 @@ class InterpolateAlgorithm(QgsProcessingAlgorithm):
                 summary = interpolate_raster(sparse_path, output, band=1, **options)
             elif isinstance(layer, QgsRasterLayer):
                 source = self._raster_source(layer, parameters)
-                band = self.parameterAsInt(parameters, self.BAND, context) if _is_set(parameters, self.BAND) else 1
+                band = self.parameterAsInt(parameters, self.BAND, context) if is_set(parameters, self.BAND) else 1
                 summary = interpolate_raster(source, output, band=band, **options)
             else:
-                raise _error(self.INPUT, "must be a point vector layer or a raster layer")
+                raise error(self.INPUT, "must be a point vector layer or a raster layer")
         except InputError as error:
             raise QgsProcessingException(str(error)) from None
         except Cancelled:
@@ -252,120 +221,41 @@ class InterpolateAlgorithm(QgsProcessingAlgorithm):
     def _destination(self, parameters, name, context):
         path = self.parameterAsOutputLayer(parameters, name, context)
         if not path:
-            raise _error(name, "needs a file path")
+            raise error(name, "needs a file path")
         if not path.lower().endswith(GEOTIFF_EXTENSIONS):
-            raise _error(name, f"must be a GeoTIFF (.tif) file, got {path}")
+            raise error(name, f"must be a GeoTIFF (.tif) file, got {path}")
         return path
 
     def _raster_source(self, layer, parameters):
         """Path GDAL opens for a raster layer, after the raster-only checks."""
-        if _is_set(parameters, self.TARGET_CRS):
-            raise _error(self.TARGET_CRS, "applies to point input only; reproject the raster first "
-                                          "with gdal:warpreproject (Raster > Projections > Warp)")
-        if not _has_crs(layer.crs()):
-            raise _error(self.INPUT, "the raster has no valid CRS; assign one first "
-                                     "(gdal:assignprojection)")
-        if layer.providerType() != "gdal":
-            raise _error(self.INPUT, f"must be a raster file GDAL can read, not a {layer.providerType()} layer")
-        return layer.source()
-
-    def _working_crs(self, layer, parameters, context):
-        crs = layer.crs()
-        if not _has_crs(crs):
-            raise _error(self.INPUT, "the layer has no valid CRS; set it in Layer Properties > Source")
-        target = self.parameterAsCrs(parameters, self.TARGET_CRS, context)
-        if _is_set(parameters, self.TARGET_CRS) and target.isValid():
-            if target.isGeographic():
-                raise _error(self.TARGET_CRS, f"{target.authid() or target.description()} is geographic "
-                                              "(degrees); choose a projected CRS in metres")
-            return target
-        if _is_set(parameters, self.TARGET_CRS):
-            raise _error(self.TARGET_CRS, "is not a valid CRS")
-        if crs.isGeographic():
-            raise _error(self.TARGET_CRS, f"is required: the layer's CRS {crs.authid() or crs.description()} "
-                                          "is geographic (degrees); set TARGET_CRS to a projected CRS")
-        return crs
+        if is_set(parameters, self.TARGET_CRS):
+            raise error(self.TARGET_CRS, "applies to point input only; reproject the raster first "
+                                         "with gdal:warpreproject (Raster > Projections > Warp)")
+        return raster_path(layer, self.INPUT)
 
     def _grid_points(self, layer, parameters, context, feedback, path):
         """Read the points, check them and write the sparse raster to ``path``."""
         from ..core.raster_grid import grid_for_points, write_point_raster
 
-        if layer.geometryType() != QgsWkbTypes.PointGeometry:
-            raise _error(self.INPUT, "must be a point layer or a raster")
-        crs = self._working_crs(layer, parameters, context)
+        target = self.parameterAsCrs(parameters, self.TARGET_CRS, context) if is_set(parameters, self.TARGET_CRS) else None
+        crs = working_crs(layer, target, self.INPUT, self.TARGET_CRS)
         field_name = self.parameterAsString(parameters, self.FIELD, context)
-        if not field_name:
-            raise _error(self.FIELD, "is required for a point layer: choose the velocity field (mm/yr)")
-        index = layer.fields().lookupField(field_name)
-        if index < 0:
-            raise _error(self.FIELD, f"the layer has no field {field_name!r}")
-        if not layer.fields().at(index).isNumeric():
-            raise _error(self.FIELD, f"{field_name!r} is not numeric "
-                                     f"({layer.fields().at(index).typeName()})")
-        if not _is_set(parameters, self.PIXEL_SIZE):
-            raise _error(self.PIXEL_SIZE, "is required for a point layer (map units of the working CRS)")
+        index = velocity_field_index(layer, field_name, self.INPUT, self.FIELD)
+        if not is_set(parameters, self.PIXEL_SIZE):
+            raise error(self.PIXEL_SIZE, "is required for a point layer (map units of the working CRS)")
         pixel_size = self.parameterAsDouble(parameters, self.PIXEL_SIZE, context)
         if not (math.isfinite(pixel_size) and pixel_size > 0):
-            raise _error(self.PIXEL_SIZE, f"must be a positive number of map units, got {pixel_size}")
-
-        transform = None
-        if crs != layer.crs():
-            transform = QgsCoordinateTransform(layer.crs(), crs, context.transformContext())
-        x, y, v = self._read_points(layer, index, field_name, transform, feedback)
+            raise error(self.PIXEL_SIZE, f"must be a positive number of map units, got {pixel_size}")
+        x, y, v = read_points(layer, index, crs, context, feedback, self.INPUT, self.FIELD)
 
         extent = None
-        if _is_set(parameters, self.EXTENT):
+        if is_set(parameters, self.EXTENT):
             rectangle = self.parameterAsExtent(parameters, self.EXTENT, context, crs)
             if rectangle.isNull() or rectangle.isEmpty():
-                raise _error(self.EXTENT, "is empty")
+                raise error(self.EXTENT, "is empty")
             extent = (rectangle.xMinimum(), rectangle.yMinimum(), rectangle.xMaximum(), rectangle.yMaximum())
         grid = grid_for_points(x, y, pixel_size, extent)
         feedback.pushInfo(f"Gridding {len(v)} measurements onto {grid.width} x {grid.height} cells "
                           f"of {pixel_size:g} map units in {crs.authid() or crs.description()}")
         cells = write_point_raster(x, y, v, grid, crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED_GDAL), path)
         feedback.pushInfo(f"{cells} measured cells")
-
-    def _read_points(self, layer, index, field_name, transform, feedback):
-        """Arrays x, y (working CRS) and v (mm/yr) of the non-null measurements."""
-        total = layer.featureCount()
-        if total == 0:
-            raise _error(self.INPUT, "the layer has no features")
-        request = QgsFeatureRequest().setSubsetOfAttributes([index])
-        xs, ys, vs = [], [], []
-        nulls = 0
-        for count, feature in enumerate(layer.getFeatures(request)):
-            if count % 10000 == 0:
-                if feedback.isCanceled():
-                    raise Cancelled()
-                if total > 0:
-                    feedback.setProgressText(f"Reading points ({count} of {total})")
-            value = feature.attribute(index)
-            if _is_null(value):
-                nulls += 1
-                continue
-            geometry = feature.geometry()
-            if geometry is None or geometry.isNull() or geometry.isEmpty():
-                continue
-            if transform is not None:
-                try:
-                    geometry.transform(transform)
-                except QgsCsException as error:
-                    raise _error(self.INPUT, f"feature {feature.id()} cannot be transformed to the "
-                                             f"target CRS ({error})") from None
-            points = geometry.asMultiPoint() if geometry.isMultipart() else [geometry.asPoint()]
-            value = float(value)
-            for point in points:
-                xs.append(point.x())
-                ys.append(point.y())
-                vs.append(value)
-        if not vs:
-            if nulls:
-                raise _error(self.FIELD, f"{field_name!r} is null in every feature")
-            raise _error(self.INPUT, "the layer has no point geometries")
-        v = np.asarray(vs, dtype=float)
-        if not np.isfinite(v).all():
-            raise _error(self.FIELD, f"{field_name!r} holds {int((~np.isfinite(v)).sum())} infinite or NaN "
-                                     "value(s); remove them or set them to null")
-        if nulls:
-            feedback.pushInfo(f"Skipped {nulls} feature(s) with a null {field_name!r}")
-        return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), v

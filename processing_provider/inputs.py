@@ -1,0 +1,143 @@
+"""Reading the user's layers for any insardefo algorithm: checks and plain arrays out.
+
+Shared Processing glue: velocity points (any OGR point layer, reprojected to
+a projected working CRS) and GDAL rasters, each checked with an error that
+names the parameter to fix.
+"""
+import re
+
+import numpy as np
+from qgis.core import (
+    QgsCoordinateTransform,
+    QgsCsException,
+    QgsFeatureRequest,
+    QgsProcessingException,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QVariant
+
+from ..core.errors import Cancelled, InputError
+
+READ_REPORT_EVERY = 10000  # features between progress texts and cancel checks
+
+
+def is_set(parameters, name):
+    """Whether the user gave a value for ``name`` (None, '' and NULL mean 'not given')."""
+    value = parameters.get(name)
+    if value is None:
+        return False
+    if isinstance(value, QVariant):
+        return not value.isNull()
+    if isinstance(value, str):
+        return value.strip() != ""
+    return True
+
+
+def error(parameter, message):
+    """A QgsProcessingException whose text starts with the parameter to fix."""
+    return QgsProcessingException(str(InputError(parameter, message)))
+
+
+def has_crs(crs):
+    """A valid CRS, not GeoPackage's placeholder "Undefined geographic/cartesian SRS"."""
+    return crs.isValid() and re.match(r'\s*[A-Z]+\["Undefined', crs.toWkt()) is None
+
+
+def is_null(value):
+    return value is None or (isinstance(value, QVariant) and value.isNull())
+
+
+def raster_path(layer, parameter):
+    """The file GDAL opens for a raster layer with a valid CRS."""
+    if not has_crs(layer.crs()):
+        raise error(parameter, "the raster has no valid CRS; assign one first (gdal:assignprojection)")
+    if layer.providerType() != "gdal":
+        raise error(parameter, f"must be a raster file GDAL can read, not a {layer.providerType()} layer")
+    return layer.source()
+
+
+def working_crs(layer, target, layer_parameter, target_parameter):
+    """The projected CRS points are gridded in: ``target`` when valid, else the layer's.
+
+    ``target`` is a QgsCoordinateReferenceSystem or None when the user gave none.
+    """
+    if not has_crs(layer.crs()):
+        raise error(layer_parameter, "the layer has no valid CRS; set it in Layer Properties > Source")
+    if target is not None:
+        if not target.isValid():
+            raise error(target_parameter, "is not a valid CRS")
+        if target.isGeographic():
+            raise error(target_parameter, f"{target.authid() or target.description()} is geographic "
+                                          "(degrees); choose a projected CRS in metres")
+        return target
+    if layer.crs().isGeographic():
+        raise error(target_parameter, f"is required: the layer's CRS {layer.crs().authid() or layer.crs().description()} "
+                                      "is geographic (degrees); set it to a projected CRS")
+    return layer.crs()
+
+
+def velocity_field_index(layer, field_name, layer_parameter, field_parameter):
+    """Index of the numeric velocity field ``field_name`` of a point layer."""
+    if layer.geometryType() != QgsWkbTypes.PointGeometry:
+        raise error(layer_parameter, "must be a point layer or a raster")
+    if not field_name:
+        raise error(field_parameter, "is required for a point layer: choose the velocity field (mm/yr)")
+    index = layer.fields().lookupField(field_name)
+    if index < 0:
+        raise error(field_parameter, f"the layer has no field {field_name!r}")
+    if not layer.fields().at(index).isNumeric():
+        raise error(field_parameter, f"{field_name!r} is not numeric ({layer.fields().at(index).typeName()})")
+    return index
+
+
+def read_points(layer, index, crs, context, feedback, layer_parameter, field_parameter):
+    """Arrays x, y (in ``crs``) and v (mm/yr) of the features with a non-null field ``index``.
+
+    Multipoints contribute each of their points; null values are skipped and
+    counted in the log; infinite or NaN values are an error.
+    """
+    field_name = layer.fields().at(index).name()
+    transform = None
+    if crs != layer.crs():
+        transform = QgsCoordinateTransform(layer.crs(), crs, context.transformContext())
+    total = layer.featureCount()
+    if total == 0:
+        raise error(layer_parameter, "the layer has no features")
+    request = QgsFeatureRequest().setSubsetOfAttributes([index])
+    xs, ys, vs = [], [], []
+    nulls = 0
+    for count, feature in enumerate(layer.getFeatures(request)):
+        if count % READ_REPORT_EVERY == 0:
+            if feedback.isCanceled():
+                raise Cancelled()
+            feedback.setProgressText(f"Reading points ({count} of {total})")
+        value = feature.attribute(index)
+        if is_null(value):
+            nulls += 1
+            continue
+        geometry = feature.geometry()
+        if geometry is None or geometry.isNull() or geometry.isEmpty():
+            continue
+        if transform is not None:
+            try:
+                geometry.transform(transform)
+            except QgsCsException as failure:
+                raise error(layer_parameter, f"feature {feature.id()} cannot be transformed to the "
+                                             f"working CRS ({failure})") from None
+        points = geometry.asMultiPoint() if geometry.isMultipart() else [geometry.asPoint()]
+        value = float(value)
+        for point in points:
+            xs.append(point.x())
+            ys.append(point.y())
+            vs.append(value)
+    if not vs:
+        if nulls:
+            raise error(field_parameter, f"{field_name!r} is null in every feature")
+        raise error(layer_parameter, "the layer has no point geometries")
+    v = np.asarray(vs, dtype=float)
+    if not np.isfinite(v).all():
+        raise error(field_parameter, f"{field_name!r} holds {int((~np.isfinite(v)).sum())} infinite or NaN "
+                                     "value(s); remove them or set them to null")
+    if nulls:
+        feedback.pushInfo(f"Skipped {nulls} feature(s) with a null {field_name!r}")
+    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), v
