@@ -13,6 +13,10 @@ class InputError(ValueError):
         self.parameter = parameter
         self.message = message
 
+    def __reduce__(self):
+        """Rebuild from (parameter, message), so the error crosses process boundaries intact."""
+        return InputError, (self.parameter, self.message)
+
 
 class Cancelled(Exception):
     """The user cancelled the work; no output file was left behind."""

@@ -1,0 +1,89 @@
+"""Worker processes for CPU-bound batches, safe inside QGIS.
+
+Processes are started with "spawn" (never "fork": QGIS is multi-threaded)
+using a real Python interpreter (inside QGIS ``sys.executable`` may be the
+QGIS program itself). Each worker runs its maths on one thread, so that the
+results never depend on how many workers share the work.
+"""
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, wait
+from contextlib import contextmanager
+
+from .errors import Cancelled
+
+SINGLE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+POLL_SECONDS = 0.2  # how often a waiting parent checks for Cancel
+
+
+def python_executable():
+    """Path of a Python interpreter matching the running one."""
+    if os.path.basename(sys.executable or "").lower().startswith("python"):
+        return sys.executable
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    candidates = [os.path.join(sys.exec_prefix, "python.exe"),
+                  os.path.join(sys.exec_prefix, "bin", f"python{version}"),
+                  os.path.join(sys.exec_prefix, "bin", "python3")]
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            return candidate
+    raise RuntimeError(f"no Python interpreter found beside QGIS (looked for {', '.join(candidates)})")
+
+
+def worker_count(requested):
+    """Workers to start: ``requested``, or every core when it is 0 or None."""
+    return max(1, int(requested) if requested else (os.cpu_count() or 1))
+
+
+@contextmanager
+def _environment(values):
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def process_pool(workers, initializer=None, initargs=()):
+    """A ProcessPoolExecutor of ``workers`` single-threaded spawned processes."""
+    context = multiprocessing.get_context("spawn")
+    context.set_executable(python_executable())
+    with _environment(SINGLE_THREAD):
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
+        try:
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def ordered_results(pool, function, jobs, in_flight, is_cancelled=None):
+    """Yield ``function(job)`` for each job, in order, computed in ``pool``.
+
+    Keeps at most ``in_flight`` jobs submitted so results never pile up in
+    memory. Raises Cancelled within POLL_SECONDS plus the running jobs' time
+    once ``is_cancelled()`` is True; errors in a job are re-raised here.
+    """
+    jobs = iter(jobs)
+    pending = []
+    while True:
+        while len(pending) < in_flight:
+            job = next(jobs, None)
+            if job is None:
+                break
+            pending.append(pool.submit(function, job))
+        if not pending:
+            return
+        while not pending[0].done():
+            if is_cancelled is not None and is_cancelled():
+                for future in pending:
+                    future.cancel()
+                raise Cancelled()
+            wait(pending[:1], timeout=POLL_SECONDS)
+        yield pending.pop(0).result()
