@@ -10,10 +10,11 @@ roads and railways as dense lines, farmland sparsely measured and some
 land (fields, woods, water) not at all.
 """
 import numpy as np
+from osgeo import gdal
 from scipy.ndimage import gaussian_filter
 
 from .errors import InputError
-from .raster_io import open_band, read_window, row_blocks
+from .raster_io import checked, open_band, read_window, row_blocks
 
 URBAN_COVER = (0.0, 0.4)  # share of a patch that is town
 EMPTY_COVER = (0.1, 0.5)  # share with no scatterers at all (fields, woods, water)
@@ -24,6 +25,7 @@ ROADS = (0, 4)  # roads and railways crossing a patch
 LAND_COVER_SCALE_M = (150.0, 600.0)  # size of towns and fields: smoothing length, metres
 MIN_MEASURED_FRACTION = 0.005  # patterns (and mask windows) sparser than this are drawn again
 WINDOW_ATTEMPTS = 200  # random windows tried before MASK_SOURCE is declared too sparse
+PIXEL_SIZE_TOLERANCE = 1e-6  # relative: a raster this close to the pixel size is used as it is
 
 
 def _land_cover(shape, pixel_size, rng):
@@ -123,3 +125,22 @@ class MaskWindows:
         return InputError("MASK_SOURCE", f"has {measured} measured cells, but {WINDOW_ATTEMPTS} random "
                                          f"{size} x {size} windows each held fewer than "
                                          f"{100 * MIN_MEASURED_FRACTION:g} % measured cells")
+
+
+def mask_raster_at(path, band, pixel_size, destination):
+    """A raster of ``path``'s measured cells on a grid of ``pixel_size`` (its CRS units).
+
+    Returns (path, band) of ``path`` itself when its pixels already have that
+    size; otherwise writes ``destination``, where a cell is measured when any
+    measured source cell falls in it (GDAL's average ignores nodata), and
+    returns (destination, 1).
+    """
+    dataset, _ = open_band(path, band, parameter="MASK_SOURCE")
+    _, width, _, _, _, height = dataset.GetGeoTransform()
+    if all(abs(abs(size) - pixel_size) <= PIXEL_SIZE_TOLERANCE * pixel_size for size in (width, height)):
+        return path, band
+    options = gdal.WarpOptions(format="GTiff", xRes=pixel_size, yRes=pixel_size, resampleAlg="average",
+                               srcBands=[band], dstNodata=float("nan"), outputType=gdal.GDT_Float32,
+                               creationOptions=["TILED=YES", "COMPRESS=DEFLATE"])
+    checked(gdal.Warp(destination, dataset, options=options), f"resample {path} to {pixel_size} m pixels")
+    return destination, 1

@@ -2,8 +2,11 @@
 
 Processes are started with "spawn" (never "fork": QGIS is multi-threaded)
 using a real Python interpreter (inside QGIS ``sys.executable`` may be the
-QGIS program itself). Each worker runs its maths on one thread, so that the
-results never depend on how many workers share the work.
+QGIS program itself). Workers do not re-import the parent's main script, as
+spawn normally does: a user's script that calls processing.run without an
+``if __name__ == "__main__"`` guard would otherwise start over in every
+worker. Each worker runs its maths on one thread, so that the results never
+depend on how many workers share the work.
 """
 import multiprocessing
 import os
@@ -51,11 +54,28 @@ def _environment(values):
 
 
 @contextmanager
+def _main_script_hidden():
+    """Make spawn's workers skip the parent's __main__ (it finds it through __spec__ or __file__)."""
+    main = sys.modules["__main__"]
+    saved = {name: main.__dict__[name] for name in ("__spec__", "__file__") if name in main.__dict__}
+    main.__spec__ = None
+    main.__dict__.pop("__file__", None)
+    try:
+        yield
+    finally:
+        main.__dict__.update(saved)
+
+
+@contextmanager
 def process_pool(workers, initializer=None, initargs=()):
-    """A ProcessPoolExecutor of ``workers`` single-threaded spawned processes."""
+    """A ProcessPoolExecutor of ``workers`` single-threaded spawned processes.
+
+    Workers start as jobs are submitted, so the environment stays prepared
+    for the pool's whole life.
+    """
     context = multiprocessing.get_context("spawn")
     context.set_executable(python_executable())
-    with _environment(SINGLE_THREAD):
+    with _environment(SINGLE_THREAD), _main_script_hidden():
         pool = ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
         try:
             yield pool
