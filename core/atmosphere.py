@@ -20,10 +20,10 @@ def exponential_covariance(distance_km, a, b):
 
 
 def _embedding_size(n, pixel_size_m, b):
-    """Side of the periodic grid: at least twice the field and five e-folding lengths,
-    rounded up to a length the FFT handles fast."""
+    """Side of the periodic grid: at least twice the field and five e-folding lengths."""
     correlation_px = 1000.0 / (b * pixel_size_m)
-    return fft.next_fast_len(max(2 * n, n + int(np.ceil(5 * correlation_px))))
+    size = max(2 * n, n + int(np.ceil(5 * correlation_px)))
+    return size + size % 2
 
 
 def _embedding_spectrum(shape, pixel_size_m, a, b):
@@ -33,7 +33,7 @@ def _embedding_spectrum(shape, pixel_size_m, a, b):
     dy = np.minimum(np.arange(rows), rows - np.arange(rows)) * pixel_size_m / 1000.0
     dx = np.minimum(np.arange(cols), cols - np.arange(cols)) * pixel_size_m / 1000.0
     distance = np.hypot(dy[:, None], dx[None, :])
-    spectrum = fft.fft2(exponential_covariance(distance, a, b).astype(np.float32)).real
+    spectrum = fft.fft2(exponential_covariance(distance, a, b)).real
     return np.clip(spectrum, 0.0, None) / (rows * cols)
 
 
@@ -42,14 +42,12 @@ def turbulent_atmosphere(shape, pixel_size_m, a, b, rng, count=1):
 
     Each field has zero mean and covariance a exp(-b d) between pixels d km
     apart (pixel_size_m metres per pixel). One complex FFT yields two
-    independent fields (its real and imaginary parts). Single precision
-    throughout: the fields' own spread dwarfs its rounding.
+    independent fields (its real and imaginary parts).
     """
-    amplitude = np.sqrt(_embedding_spectrum(shape, pixel_size_m, a, b)).astype(np.float32)
+    amplitude = np.sqrt(_embedding_spectrum(shape, pixel_size_m, a, b))
     fields = []
     while len(fields) < count:
-        noise = (rng.standard_normal(amplitude.shape, dtype=np.float32)
-                 + 1j * rng.standard_normal(amplitude.shape, dtype=np.float32))
+        noise = rng.standard_normal(amplitude.shape) + 1j * rng.standard_normal(amplitude.shape)
         pair = fft.fft2(amplitude * noise)[: shape[0], : shape[1]]
         fields.extend([pair.real, pair.imag])
     return np.stack(fields[:count]).astype(np.float32)

