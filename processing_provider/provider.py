@@ -4,6 +4,8 @@ from qgis.PyQt.QtGui import QIcon
 
 from . import ICON_PATH
 from .interpolate_algorithm import InterpolateAlgorithm
+from .noisestats_algorithm import NoiseStatsAlgorithm
+from .synthesize_algorithm import SynthesizeAlgorithm
 
 
 class InsarDeformationProvider(QgsProcessingProvider):
@@ -26,6 +28,8 @@ class InsarDeformationProvider(QgsProcessingProvider):
 
     def loadAlgorithms(self):  # noqa: N802 (QGIS API)
         self.addAlgorithm(InterpolateAlgorithm())
+        self.addAlgorithm(NoiseStatsAlgorithm())
+        self.addAlgorithm(SynthesizeAlgorithm())
 
     def supportedOutputRasterLayerExtensions(self):  # noqa: N802 (QGIS API)
         return ["tif"]

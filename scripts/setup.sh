@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(qgis python3-qgis qgis-providers python3-gdal python3-scipy python3-numpy
+DEBIAN_PACKAGES=(qgis python3-qgis qgis-providers python3-gdal python3-scipy python3-numpy python3-matplotlib
                  libopenblas0-pthread xvfb)
 VENV=.venv
 STAMP="$VENV/.requirements.sha256"

@@ -1,0 +1,234 @@
+"""Processing algorithm ``insardefo:noisestats``: variogram, covariance and equation 1 of a velocity map.
+
+The Processing glue only: it reads the QGIS inputs (a point layer or a
+velocity raster), checks them, and hands plain arrays or a raster path to
+``core.noise_statistics``. Errors in the user's input become
+:class:`QgsProcessingException` messages that start with the name of the
+parameter to fix; cancelling stops cleanly and leaves no output file.
+"""
+import os
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterBand,
+    QgsProcessingParameterCrs,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterMapLayer,
+    QgsProcessingParameterNumber,
+    QgsRasterLayer,
+    QgsUnitTypes,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtGui import QIcon
+
+from ..core.dependencies import MissingDependency, require
+from ..core.errors import Cancelled, InputError
+from . import ICON_PATH
+from .inputs import error, is_set, raster_path, read_points, velocity_field_index, working_crs
+
+HELP = """<p>Measures the spatial noise of an InSAR velocity map as in Anantrasirichai et al., section
+II-B and Fig. 1: the empirical semivariogram &gamma;(d) = mean (z<sub>i</sub> &minus;
+z<sub>j</sub>)&sup2;/2 and covariance C(d) = mean (z<sub>i</sub> &minus; m)(z<sub>j</sub> &minus; m)
+of the velocities z over pairs of points d km apart (m: the mean velocity), and the fit of the
+paper's equation 1: C(d) = a exp(&minus;b d) for d &gt; 0, C(0) = sill, with a = sill &minus; nugget.
+On UK SatSense data the paper found a = 0.7&ndash;1.8 mm&sup2;/yr&sup2;, b = 0.8&ndash;1.6 /km and
+sill = 1.5&ndash;2.9 mm&sup2;/yr&sup2; its Fig. 1 (Easton) levels off at a sill of 2.3
+mm&sup2;/yr&sup2; beyond about 2 km. <i>Synthesize</i> reads a, b and the nugget from the JSON output
+to make realistic training noise.</p>
+<p><b>Input</b>: a point layer of persistent scatterers with a numeric velocity field in mm/yr, or a
+velocity raster (mm/yr; nodata or NaN cells mean "no measurement"; any size: it is read in row
+blocks). At least 30 measurements with differing values are needed. Distances are measured in the
+CRS's units converted to metres, so point layers in a geographic CRS need a projected <i>Target
+CRS</i>; reproject geographic rasters first with <i>Warp (reproject)</i> (gdal:warpreproject).</p>
+<p><b>Maximum distance</b> (km, default 5; the paper's Fig. 1 spans 6 km): pairs farther apart are
+ignored; it is split into <i>Number of distance bins</i> equal bins (default 30).</p>
+<p>Advanced: <i>Sample size</i> (default 4000): the statistics use a uniform random subsample of at
+most this many measurements, drawn over the whole input, so the run takes about a second whatever
+the input's size (plus reading it); the work grows with the square of the sample size. Over a large
+area few sampled points lie within the maximum distance of each other: clip the input to a study
+area a few tens of km across, or raise the sample size. <i>Random seed</i> (default 0): the same
+seed gives the same subsample and the same results.</p>
+<p><b>Outputs</b>: the nugget, sill and a (mm&sup2;/yr&sup2;), b (1/km), the number of sampled points
+and of pairs; a JSON file with these and the binned semivariance and covariance; optionally a PNG
+figure like the paper's Fig. 1: (a) the semivariogram with the fitted model &gamma;(d) = sill
+&minus; a exp(&minus;b d), the nugget and the sill, (b) the covariance with the fitted exponential.
+The figure needs matplotlib in QGIS's Python.</p>
+<p>The fit stops with an error, naming the input, when the noise shows no spatial correlation at the
+sampled separations (white noise: all nugget), when all values are equal or when too few
+measurements are given.</p>"""
+
+
+class NoiseStatsAlgorithm(QgsProcessingAlgorithm):
+    """Semivariogram, covariance and the exponential covariance model of a velocity map."""
+
+    INPUT = "INPUT"
+    FIELD = "FIELD"
+    BAND = "BAND"
+    TARGET_CRS = "TARGET_CRS"
+    MAX_DISTANCE_KM = "MAX_DISTANCE_KM"
+    BINS = "BINS"
+    SAMPLE_SIZE = "SAMPLE_SIZE"
+    SEED = "SEED"
+    OUTPUT_JSON = "OUTPUT_JSON"
+    OUTPUT_PLOT = "OUTPUT_PLOT"
+    NUGGET = "NUGGET"
+    SILL = "SILL"
+    A = "A"
+    B = "B"
+    PAIRS = "PAIRS"
+
+    # ----------------------------------------------------------------- description
+    def name(self):
+        return "noisestats"
+
+    def displayName(self):  # noqa: N802 (QGIS API)
+        return "Noise statistics (variogram and covariance)"
+
+    def group(self):
+        return "Data preparation"
+
+    def groupId(self):  # noqa: N802 (QGIS API)
+        return "datapreparation"
+
+    def shortHelpString(self):  # noqa: N802 (QGIS API)
+        return HELP
+
+    def icon(self):
+        return QIcon(ICON_PATH)
+
+    def tags(self):
+        return ["insar", "velocity", "noise", "variogram", "semivariogram", "covariance", "covariogram",
+                "nugget", "sill", "atmosphere", "persistent scatterers"]
+
+    def createInstance(self):  # noqa: N802 (QGIS API)
+        return NoiseStatsAlgorithm()
+
+    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
+        self.addParameter(QgsProcessingParameterMapLayer(
+            self.INPUT, "Velocity points or velocity raster",
+            types=[QgsProcessing.TypeVectorPoint, QgsProcessing.TypeRaster]))
+        self.addParameter(QgsProcessingParameterField(
+            self.FIELD, "Velocity field (mm/yr; point input)", parentLayerParameterName=self.INPUT,
+            type=QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterBand(
+            self.BAND, "Band (raster input)", defaultValue=1, parentLayerParameterName=self.INPUT,
+            optional=True))
+        self.addParameter(QgsProcessingParameterCrs(
+            self.TARGET_CRS, "Target CRS (projected; point input)", optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MAX_DISTANCE_KM, "Maximum distance (km)", type=QgsProcessingParameterNumber.Double,
+            defaultValue=5.0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.BINS, "Number of distance bins", type=QgsProcessingParameterNumber.Integer,
+            defaultValue=30, minValue=3, maxValue=10000))
+
+        advanced = [
+            QgsProcessingParameterNumber(self.SAMPLE_SIZE, "Sample size (points)",
+                                         type=QgsProcessingParameterNumber.Integer, defaultValue=4000,
+                                         minValue=30, maxValue=100000),
+            QgsProcessingParameterNumber(self.SEED, "Random seed", type=QgsProcessingParameterNumber.Integer,
+                                         defaultValue=0, minValue=0),
+        ]
+        for parameter in advanced:
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(parameter)
+
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_JSON, "Noise statistics (JSON)", fileFilter="JSON files (*.json)"))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_PLOT, "Variogram and covariance plot (PNG)", fileFilter="PNG images (*.png)",
+            optional=True, createByDefault=False))
+        for name, description in ((self.NUGGET, "Nugget (mm²/yr²)"), (self.SILL, "Sill (mm²/yr²)"),
+                                  (self.A, "a (mm²/yr²)"), (self.B, "b (1/km)"),
+                                  (self.SAMPLE_SIZE, "Sampled points"), (self.PAIRS, "Pairs")):
+            self.addOutput(QgsProcessingOutputNumber(name, description))
+
+    # ----------------------------------------------------------------- running
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+        from ..core.noise_statistics import estimate, estimate_from_raster, write_outputs
+
+        layer = self.parameterAsLayer(parameters, self.INPUT, context)
+        if layer is None:
+            raise error(self.INPUT, "could not be loaded as a point layer or raster")
+        json_path = self._destination(parameters, self.OUTPUT_JSON, ".json", layer, context)
+        plot_path = (self._destination(parameters, self.OUTPUT_PLOT, ".png", layer, context)
+                     if is_set(parameters, self.OUTPUT_PLOT) else None)
+        settings = dict(
+            max_distance_km=self.parameterAsDouble(parameters, self.MAX_DISTANCE_KM, context),
+            bins=self.parameterAsInt(parameters, self.BINS, context),
+            sample_size=self.parameterAsInt(parameters, self.SAMPLE_SIZE, context),
+            seed=self.parameterAsInt(parameters, self.SEED, context),
+            progress=lambda fraction, message: (feedback.setProgress(100.0 * fraction),
+                                                feedback.setProgressText(message)),
+            is_cancelled=feedback.isCanceled)
+
+        try:
+            if plot_path:
+                require("matplotlib")
+            if isinstance(layer, QgsVectorLayer):
+                x, y, v = self._read_points(layer, parameters, context, feedback)
+                statistics = estimate(x, y, v, source=layer.source(), **settings)
+            elif isinstance(layer, QgsRasterLayer):
+                band = self.parameterAsInt(parameters, self.BAND, context) if is_set(parameters, self.BAND) else 1
+                statistics = estimate_from_raster(self._raster_source(layer, parameters), band, **settings)
+            else:
+                raise error(self.INPUT, "must be a point vector layer or a raster layer")
+            if feedback.isCanceled():
+                raise Cancelled()
+            write_outputs(statistics, json_path, plot_path)
+        except (InputError, MissingDependency) as failure:
+            raise QgsProcessingException(str(failure)) from None
+        except Cancelled:
+            feedback.pushInfo("Cancelled: no output was written.")
+            return {}
+        except (RuntimeError, OSError, MemoryError) as failure:
+            raise QgsProcessingException(f"Noise statistics failed: {failure}") from None
+
+        feedback.pushInfo(f"{statistics.sample_size} of {statistics.measurements} measurements sampled, "
+                          f"{statistics.pairs} pairs within {statistics.max_distance_km:g} km: "
+                          f"nugget {statistics.nugget:.3g}, sill {statistics.sill:.3g}, "
+                          f"a {statistics.a:.3g} mm^2/yr^2, b {statistics.b:.3g} /km")
+        results = {self.OUTPUT_JSON: json_path, self.NUGGET: statistics.nugget, self.SILL: statistics.sill,
+                   self.A: statistics.a, self.B: statistics.b, self.SAMPLE_SIZE: statistics.sample_size,
+                   self.PAIRS: statistics.pairs}
+        if plot_path:
+            results[self.OUTPUT_PLOT] = plot_path
+        return results
+
+    def _destination(self, parameters, name, extension, layer, context):
+        """The output file path, with the right extension and not the input's file."""
+        path = self.parameterAsFileOutput(parameters, name, context)
+        if not path:
+            raise error(name, "needs a file path")
+        if not path.lower().endswith(extension):
+            raise error(name, f"must be a {extension} file, got {path}")
+        if os.path.abspath(path) == os.path.abspath(layer.source().split("|")[0]):
+            raise error(name, "must differ from INPUT, which is never overwritten")
+        return path
+
+    def _raster_source(self, layer, parameters):
+        """Path GDAL opens for a raster layer, after the raster-only checks."""
+        if is_set(parameters, self.TARGET_CRS):
+            raise error(self.TARGET_CRS, "applies to point input only; reproject the raster first "
+                                         "with gdal:warpreproject (Raster > Projections > Warp)")
+        return raster_path(layer, self.INPUT)
+
+    def _read_points(self, layer, parameters, context, feedback):
+        """Point coordinates in metres of a projected working CRS and velocities (mm/yr), 1-D arrays."""
+        target = (self.parameterAsCrs(parameters, self.TARGET_CRS, context)
+                  if is_set(parameters, self.TARGET_CRS) else None)
+        crs = working_crs(layer, target, self.INPUT, self.TARGET_CRS)
+        if crs.mapUnits() == QgsUnitTypes.DistanceUnknownUnit:
+            raise error(self.TARGET_CRS if target else self.INPUT,
+                        f"{crs.authid() or crs.description()} has unknown distance units; choose a CRS in metres")
+        to_metres = QgsUnitTypes.fromUnitToUnitFactor(crs.mapUnits(), QgsUnitTypes.DistanceMeters)
+        field_name = self.parameterAsString(parameters, self.FIELD, context)
+        index = velocity_field_index(layer, field_name, self.INPUT, self.FIELD)
+        x, y, v = read_points(layer, index, crs, context, feedback, self.INPUT, self.FIELD)
+        feedback.pushInfo(f"{len(v)} measurements in {crs.authid() or crs.description()}")
+        return x * to_metres, y * to_metres, v
