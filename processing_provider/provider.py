@@ -5,6 +5,7 @@ from qgis.PyQt.QtGui import QIcon
 from . import ICON_PATH
 from .interpolate_algorithm import InterpolateAlgorithm
 from .noisestats_algorithm import NoiseStatsAlgorithm
+from .syntheticscene_algorithm import SyntheticSceneAlgorithm
 from .synthesize_algorithm import SynthesizeAlgorithm
 
 
@@ -29,6 +30,7 @@ class InsarDeformationProvider(QgsProcessingProvider):
     def loadAlgorithms(self):  # noqa: N802 (QGIS API)
         self.addAlgorithm(InterpolateAlgorithm())
         self.addAlgorithm(NoiseStatsAlgorithm())
+        self.addAlgorithm(SyntheticSceneAlgorithm())
         self.addAlgorithm(SynthesizeAlgorithm())
 
     def supportedOutputRasterLayerExtensions(self):  # noqa: N802 (QGIS API)
