@@ -14,7 +14,6 @@ import tempfile
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsProcessing,
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBand,
@@ -30,10 +29,9 @@ from qgis.core import (
     QgsRasterLayer,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtGui import QIcon
 
 from ..core.errors import Cancelled, InputError
-from . import ICON_PATH
+from .algorithm_base import InsarAlgorithm
 from .inputs import error, is_set, raster_path, read_points, velocity_field_index, working_crs
 
 METHODS = [
@@ -63,8 +61,16 @@ the tolerance <i>tau</i> (paper: 1e-4) and the iteration cap K (paper: 200) of A
 tile size in pixels (paper: 2500; large rasters are processed in overlapping, blended tiles).</p>"""
 
 
-class InterpolateAlgorithm(QgsProcessingAlgorithm):
+class InterpolateAlgorithm(InsarAlgorithm):
     """Interpolate sparse velocities (points or sparse raster) to a dense velocity raster."""
+
+    NAME = "interpolate"
+    DISPLAY_NAME = "Interpolate sparse velocities"
+    GROUP = "Data preparation"
+    GROUP_ID = "datapreparation"
+    HELP = HELP
+    TAGS = ["insar", "velocity", "interpolation", "matrix completion", "delaunay",
+                "persistent scatterers", "sparse", "gridding"]
 
     INPUT = "INPUT"
     FIELD = "FIELD"
@@ -82,32 +88,6 @@ class InterpolateAlgorithm(QgsProcessingAlgorithm):
     OUTPUT = "OUTPUT"
     NOISE = "NOISE"
     MEASURED_CELLS = "MEASURED_CELLS"
-
-    # ----------------------------------------------------------------- description
-    def name(self):
-        return "interpolate"
-
-    def displayName(self):  # noqa: N802 (QGIS API)
-        return "Interpolate sparse velocities"
-
-    def group(self):
-        return "Data preparation"
-
-    def groupId(self):  # noqa: N802 (QGIS API)
-        return "datapreparation"
-
-    def shortHelpString(self):  # noqa: N802 (QGIS API)
-        return HELP
-
-    def icon(self):
-        return QIcon(ICON_PATH)
-
-    def tags(self):
-        return ["insar", "velocity", "interpolation", "matrix completion", "delaunay",
-                "persistent scatterers", "sparse", "gridding"]
-
-    def createInstance(self):  # noqa: N802 (QGIS API)
-        return InterpolateAlgorithm()
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         self.addParameter(QgsProcessingParameterMapLayer(

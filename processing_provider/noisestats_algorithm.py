@@ -10,7 +10,6 @@ import os
 
 from qgis.core import (
     QgsProcessing,
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBand,
@@ -24,11 +23,10 @@ from qgis.core import (
     QgsUnitTypes,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtGui import QIcon
 
 from ..core.dependencies import MissingDependency, require
 from ..core.errors import Cancelled, InputError
-from . import ICON_PATH
+from .algorithm_base import InsarAlgorithm
 from .inputs import error, is_set, raster_path, read_points, velocity_field_index, working_crs
 
 HELP = """<p>Measures the spatial noise of an InSAR velocity map as in Anantrasirichai et al., section
@@ -63,8 +61,16 @@ sampled separations (white noise: all nugget), when all values are equal or when
 measurements are given.</p>"""
 
 
-class NoiseStatsAlgorithm(QgsProcessingAlgorithm):
+class NoiseStatsAlgorithm(InsarAlgorithm):
     """Semivariogram, covariance and the exponential covariance model of a velocity map."""
+
+    NAME = "noisestats"
+    DISPLAY_NAME = "Noise statistics (variogram and covariance)"
+    GROUP = "Data preparation"
+    GROUP_ID = "datapreparation"
+    HELP = HELP
+    TAGS = ["insar", "velocity", "noise", "variogram", "semivariogram", "covariance", "covariogram",
+                "nugget", "sill", "atmosphere", "persistent scatterers"]
 
     INPUT = "INPUT"
     FIELD = "FIELD"
@@ -81,32 +87,6 @@ class NoiseStatsAlgorithm(QgsProcessingAlgorithm):
     A = "A"
     B = "B"
     PAIRS = "PAIRS"
-
-    # ----------------------------------------------------------------- description
-    def name(self):
-        return "noisestats"
-
-    def displayName(self):  # noqa: N802 (QGIS API)
-        return "Noise statistics (variogram and covariance)"
-
-    def group(self):
-        return "Data preparation"
-
-    def groupId(self):  # noqa: N802 (QGIS API)
-        return "datapreparation"
-
-    def shortHelpString(self):  # noqa: N802 (QGIS API)
-        return HELP
-
-    def icon(self):
-        return QIcon(ICON_PATH)
-
-    def tags(self):
-        return ["insar", "velocity", "noise", "variogram", "semivariogram", "covariance", "covariogram",
-                "nugget", "sill", "atmosphere", "persistent scatterers"]
-
-    def createInstance(self):  # noqa: N802 (QGIS API)
-        return NoiseStatsAlgorithm()
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         self.addParameter(QgsProcessingParameterMapLayer(

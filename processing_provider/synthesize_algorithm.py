@@ -12,7 +12,6 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsFeatureRequest,
     QgsProcessing,
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterDefinition,
@@ -28,10 +27,9 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtGui import QIcon
 
 from ..core.errors import Cancelled, InputError
-from . import ICON_PATH
+from .algorithm_base import InsarAlgorithm
 from .inputs import error, is_set, raster_path, working_crs
 
 KINDS = [("point", "Point sources (coal mining subsidence and uplift)"),
@@ -98,8 +96,15 @@ def _range_parameter(name, label, default):
     return parameter
 
 
-class SynthesizeAlgorithm(QgsProcessingAlgorithm):
+class SynthesizeAlgorithm(InsarAlgorithm):
     """Generate a synthetic training dataset (section III-B)."""
+
+    NAME = "synthesize"
+    DISPLAY_NAME = "Synthesize training data"
+    GROUP = "Training"
+    GROUP_ID = "training"
+    HELP = HELP
+    TAGS = ["insar", "synthetic", "training", "dataset", "mogi", "tunnel", "atmosphere", "deep learning"]
 
     KIND = "KIND"
     COUNT = "COUNT"
@@ -114,30 +119,6 @@ class SynthesizeAlgorithm(QgsProcessingAlgorithm):
     WORKERS = "WORKERS"
     OUTPUT = "OUTPUT"
     EXAMPLES = "EXAMPLES"
-
-    def name(self):
-        return "synthesize"
-
-    def displayName(self):  # noqa: N802 (QGIS API)
-        return "Synthesize training data"
-
-    def group(self):
-        return "Training"
-
-    def groupId(self):  # noqa: N802 (QGIS API)
-        return "training"
-
-    def shortHelpString(self):  # noqa: N802 (QGIS API)
-        return HELP
-
-    def icon(self):
-        return QIcon(ICON_PATH)
-
-    def tags(self):
-        return ["insar", "synthetic", "training", "dataset", "mogi", "tunnel", "atmosphere", "deep learning"]
-
-    def createInstance(self):  # noqa: N802 (QGIS API)
-        return SynthesizeAlgorithm()
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         from ..core.atmosphere import DEFAULT_A_RANGE, DEFAULT_B_RANGE

@@ -13,7 +13,6 @@ from qgis.core import (
     QgsCoordinateTransform,
     QgsCsException,
     QgsProcessing,
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterCrs,
@@ -27,10 +26,9 @@ from qgis.core import (
     QgsRectangle,
     QgsUnitTypes,
 )
-from qgis.PyQt.QtGui import QIcon
 
 from ..core.errors import Cancelled, InputError
-from . import ICON_PATH
+from .algorithm_base import InsarAlgorithm
 from .inputs import error, is_set
 
 PASSES = [("ascending", "Ascending (heading -12°, incidence 39°)"),
@@ -87,8 +85,16 @@ deformation plus atmosphere, the truth to score interpolation against. The numbe
 and <i>Measurements</i> count what was made.</p>"""
 
 
-class SyntheticSceneAlgorithm(QgsProcessingAlgorithm):
+class SyntheticSceneAlgorithm(InsarAlgorithm):
     """A large georeferenced synthetic velocity map with known deformation sources."""
+
+    NAME = "syntheticscene"
+    DISPLAY_NAME = "Synthetic velocity scene"
+    GROUP = "Data preparation"
+    GROUP_ID = "datapreparation"
+    HELP = HELP
+    TAGS = ["insar", "velocity", "synthetic", "simulation", "truth", "benchmark", "mogi", "tunnel",
+            "subsidence", "atmosphere", "persistent scatterers", "test data"]
 
     WIDTH = "WIDTH"
     HEIGHT = "HEIGHT"
@@ -113,32 +119,6 @@ class SyntheticSceneAlgorithm(QgsProcessingAlgorithm):
     DESTINATIONS = {OUTPUT_SPARSE: ("sparse", ".tif"), OUTPUT_POINTS: ("points", ".gpkg"),
                     OUTPUT_DEFORMATION: ("deformation", ".tif"), OUTPUT_TRUTH: ("truth", ".gpkg"),
                     OUTPUT_NOISE_FREE: ("noise_free", ".tif")}
-
-    # ----------------------------------------------------------------- description
-    def name(self):
-        return "syntheticscene"
-
-    def displayName(self):  # noqa: N802 (QGIS API)
-        return "Synthetic velocity scene"
-
-    def group(self):
-        return "Data preparation"
-
-    def groupId(self):  # noqa: N802 (QGIS API)
-        return "datapreparation"
-
-    def shortHelpString(self):  # noqa: N802 (QGIS API)
-        return HELP
-
-    def icon(self):
-        return QIcon(ICON_PATH)
-
-    def tags(self):
-        return ["insar", "velocity", "synthetic", "simulation", "truth", "benchmark", "mogi", "tunnel",
-                "subsidence", "atmosphere", "persistent scatterers", "test data"]
-
-    def createInstance(self):  # noqa: N802 (QGIS API)
-        return SyntheticSceneAlgorithm()
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         integer, double = QgsProcessingParameterNumber.Integer, QgsProcessingParameterNumber.Double
