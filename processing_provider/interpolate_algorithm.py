@@ -70,7 +70,7 @@ class InterpolateAlgorithm(InsarAlgorithm):
     GROUP_ID = "datapreparation"
     HELP = HELP
     TAGS = ["insar", "velocity", "interpolation", "matrix completion", "delaunay",
-                "persistent scatterers", "sparse", "gridding"]
+            "persistent scatterers", "sparse", "gridding"]
 
     INPUT = "INPUT"
     FIELD = "FIELD"
