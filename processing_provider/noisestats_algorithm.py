@@ -70,7 +70,7 @@ class NoiseStatsAlgorithm(InsarAlgorithm):
     GROUP_ID = "datapreparation"
     HELP = HELP
     TAGS = ["insar", "velocity", "noise", "variogram", "semivariogram", "covariance", "covariogram",
-                "nugget", "sill", "atmosphere", "persistent scatterers"]
+            "nugget", "sill", "atmosphere", "persistent scatterers"]
 
     INPUT = "INPUT"
     FIELD = "FIELD"
