@@ -21,9 +21,17 @@ POLL_SECONDS = 0.2  # how often a waiting parent checks for Cancel
 
 
 def python_executable():
-    """Path of a Python interpreter matching the running one."""
-    if os.path.basename(sys.executable or "").lower().startswith("python"):
-        return sys.executable
+    """Path of a Python interpreter matching the running one (same installation, same version).
+
+    ``sys.executable`` of a Python embedded in QGIS may name another Python
+    found on PATH (e.g. a pyenv one), so it is trusted only inside this
+    installation's prefixes.
+    """
+    executable = os.path.abspath(sys.executable or "")
+    prefixes = {os.path.abspath(prefix) for prefix in (sys.prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    if (os.path.basename(executable).lower().startswith("python")
+            and any(executable.startswith(prefix + os.sep) for prefix in prefixes)):
+        return executable
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     candidates = [os.path.join(sys.exec_prefix, "python.exe"),
                   os.path.join(sys.exec_prefix, "bin", f"python{version}"),
