@@ -65,18 +65,28 @@ def create_like(path, template, options=OUTPUT_OPTIONS, nodata=float("nan")):
 
 @contextmanager
 def atomic_outputs(*paths):
-    """Yield partial paths beside each destination; move them in place only on success.
+    """Yield (partial paths, scratch folder); move the partial files in place only on success.
 
-    A failure or cancellation leaves no partial file and no changed
-    destination. ``None`` entries are passed through as ``None``.
+    Each partial file lies in a hidden scratch folder beside its destination
+    (the same file system, so the move is atomic) and keeps the
+    destination's extension, which GDAL drivers check. ``None`` entries are
+    passed through as ``None``. The scratch folder yielded is the first
+    destination's, for side files. A failure or cancellation leaves no
+    partial file and no changed destination.
     """
-    targets = [os.path.abspath(path) for path in paths if path]
-    scratch = tempfile.mkdtemp(prefix=".insardefo-", dir=os.path.dirname(targets[0]))
+    targets = [os.path.abspath(path) if path else None for path in paths]
+    folders = {}
     try:
-        partial = iter([os.path.join(scratch, f"part{index}.tif") for index in range(len(targets))])
-        staged = [next(partial) if path else None for path in paths]
-        yield staged, scratch
-        for temporary, target in zip([path for path in staged if path], targets):
-            os.replace(temporary, target)
+        for target in filter(None, targets):
+            directory = os.path.dirname(target)
+            if directory not in folders:
+                folders[directory] = tempfile.mkdtemp(prefix=".insardefo-", dir=directory)
+        staged = [os.path.join(folders[os.path.dirname(target)], f"part{index}{os.path.splitext(target)[1]}")
+                  if target else None for index, target in enumerate(targets)]
+        yield staged, next(iter(folders.values()))
+        for temporary, target in zip(staged, targets):
+            if target:
+                os.replace(temporary, target)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        for folder in folders.values():
+            shutil.rmtree(folder, ignore_errors=True)

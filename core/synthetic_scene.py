@@ -20,9 +20,6 @@ mm/yr, positive towards the satellite (uplift); arrays are (H, W) with row 0
 at the north edge.
 """
 import os
-import shutil
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +33,7 @@ from .errors import Cancelled, InputError
 from .line_of_sight import ASCENDING
 from .mogi import POISSON_RATIO, mogi_displacement
 from .raster_grid import GridSpec
-from .raster_io import OUTPUT_OPTIONS, checked
+from .raster_io import OUTPUT_OPTIONS, atomic_outputs, checked
 from .spike_noise import NuggetNoise, sample_noise_map
 from .synthesis import AtmosphereRanges, sample_and_corrupt
 
@@ -421,7 +418,8 @@ def write_scene_outputs(scene, paths, crs_wkt, progress=None, is_cancelled=None)
     stop = _stopper(is_cancelled)
     wanted = {name: path for name, path in paths.items() if path}
     rasters = {"sparse": scene.sparse, "deformation": scene.deformation, "noise_free": scene.truth}
-    with staged_outputs(wanted) as staged:
+    with atomic_outputs(*wanted.values()) as (partial_paths, _):
+        staged = dict(zip(wanted, partial_paths))
         for name in [name for name in rasters if name in staged]:
             stop()
             report(0.1 * list(rasters).index(name), f"Writing the {name.replace('_', '-')} raster")
@@ -436,30 +434,6 @@ def write_scene_outputs(scene, paths, crs_wkt, progress=None, is_cancelled=None)
         stop()
     report(1.0, "Done")
     return wanted
-
-
-@contextmanager
-def staged_outputs(paths):
-    """Yield {name: partial path} for ``paths`` ({name: destination}); move them in place on success.
-
-    Partial files lie in a hidden scratch folder beside their destination
-    (the same file system, so the move is atomic) and keep its extension,
-    which GDAL drivers check. On error or cancel the scratch folders go,
-    with any side files, and the destinations stay as they were.
-    """
-    folders, staged = {}, {}
-    try:
-        for name, path in paths.items():
-            directory = os.path.dirname(os.path.abspath(path))
-            if directory not in folders:
-                folders[directory] = tempfile.mkdtemp(prefix=".insardefo-", dir=directory)
-            staged[name] = os.path.join(folders[directory], name + os.path.splitext(path)[1])
-        yield staged
-        for name, partial in staged.items():
-            os.replace(partial, paths[name])
-    finally:
-        for folder in folders.values():
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _check_code(code, action):
