@@ -1,7 +1,9 @@
-"""What every insardefo algorithm shares: its description in the Toolbox and how QGIS copies it."""
-from qgis.core import QgsProcessingAlgorithm
+"""What every insardefo algorithm shares: its Toolbox description and how failures reach the user."""
+from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 from qgis.PyQt.QtGui import QIcon
 
+from ..core.dependencies import MissingDependency
+from ..core.errors import Cancelled, InputError
 from . import ICON_PATH
 
 
@@ -9,7 +11,10 @@ class InsarAlgorithm(QgsProcessingAlgorithm):
     """A Processing algorithm described by class attributes.
 
     Subclasses set NAME (the id after ``insardefo:``), DISPLAY_NAME, GROUP,
-    GROUP_ID, HELP (HTML) and TAGS.
+    GROUP_ID, HELP (HTML) and TAGS, and implement ``compute``. Bad input
+    (InputError, MissingDependency) becomes a QgsProcessingException whose
+    text starts with the parameter to fix; Cancel returns no results; I/O,
+    GDAL and memory failures are reported in one line, never as a traceback.
     """
 
     NAME = DISPLAY_NAME = GROUP = GROUP_ID = HELP = ""
@@ -38,3 +43,19 @@ class InsarAlgorithm(QgsProcessingAlgorithm):
 
     def createInstance(self):  # noqa: N802 (QGIS API)
         return type(self)()
+
+    def compute(self, parameters, context, feedback):
+        """The algorithm's work; returns its results dict."""
+        raise NotImplementedError
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+        try:
+            return self.compute(parameters, context, feedback)
+        except (InputError, MissingDependency) as failure:
+            raise QgsProcessingException(str(failure)) from None
+        except Cancelled:
+            feedback.pushInfo("Cancelled: no output was written.")
+            return {}
+        except (RuntimeError, OSError, MemoryError) as failure:
+            raise QgsProcessingException(f"{self.DISPLAY_NAME} failed: "
+                                         f"{failure or type(failure).__name__}") from None

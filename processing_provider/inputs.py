@@ -11,7 +11,11 @@ from qgis.core import (
     QgsCoordinateTransform,
     QgsCsException,
     QgsFeatureRequest,
+    QgsProcessing,
     QgsProcessingException,
+    QgsProcessingParameterBand,
+    QgsProcessingParameterField,
+    QgsProcessingParameterMapLayer,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
@@ -47,13 +51,46 @@ def is_null(value):
     return value is None or (isinstance(value, QVariant) and value.isNull())
 
 
+def gdal_file(layer, parameter):
+    """The file GDAL opens for a raster layer."""
+    if layer.providerType() != "gdal":
+        raise error(parameter, f"must be a raster file GDAL can read, not a {layer.providerType()} layer")
+    return layer.source()
+
+
 def raster_path(layer, parameter):
     """The file GDAL opens for a raster layer with a valid CRS."""
     if not has_crs(layer.crs()):
         raise error(parameter, "the raster has no valid CRS; assign one first (gdal:assignprojection)")
-    if layer.providerType() != "gdal":
-        raise error(parameter, f"must be a raster file GDAL can read, not a {layer.providerType()} layer")
-    return layer.source()
+    return gdal_file(layer, parameter)
+
+
+def velocity_raster_path(layer, parameters, layer_parameter="INPUT", target_parameter="TARGET_CRS"):
+    """Path of a velocity raster given as ``layer_parameter``; a target CRS is for points only."""
+    if is_set(parameters, target_parameter):
+        raise error(target_parameter, "applies to point input only; reproject the raster first "
+                                      "with gdal:warpreproject (Raster > Projections > Warp)")
+    return raster_path(layer, layer_parameter)
+
+
+def velocity_input_parameters(label):
+    """Definitions of INPUT (velocity points or raster, titled ``label``), FIELD and BAND."""
+    return [
+        QgsProcessingParameterMapLayer("INPUT", label,
+                                       types=[QgsProcessing.TypeVectorPoint, QgsProcessing.TypeRaster]),
+        QgsProcessingParameterField("FIELD", "Velocity field (mm/yr; point input)", parentLayerParameterName="INPUT",
+                                    type=QgsProcessingParameterField.Numeric, optional=True),
+        QgsProcessingParameterBand("BAND", "Band (raster input)", defaultValue=1, parentLayerParameterName="INPUT",
+                                   optional=True),
+    ]
+
+
+def progress_reporter(feedback, start=0.0, end=1.0):
+    """A core ``progress(fraction, message)`` callback drawing start..end of the progress bar."""
+    def report(fraction, message):
+        feedback.setProgress(100.0 * (start + (end - start) * fraction))
+        feedback.setProgressText(message)
+    return report
 
 
 def working_crs(layer, target, layer_parameter, target_parameter):

@@ -13,16 +13,11 @@ import tempfile
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
-    QgsProcessing,
-    QgsProcessingException,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterBand,
     QgsProcessingParameterCrs,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
-    QgsProcessingParameterField,
-    QgsProcessingParameterMapLayer,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingUtils,
@@ -30,9 +25,9 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from ..core.errors import Cancelled, InputError
 from .algorithm_base import InsarAlgorithm
-from .inputs import error, is_set, raster_path, read_points, velocity_field_index, working_crs
+from .inputs import (error, is_set, progress_reporter, read_points, velocity_field_index,
+                     velocity_input_parameters, velocity_raster_path, working_crs)
 
 METHODS = [
     ("matrix_completion", "Matrix completion (paper, Algorithm 1)"),
@@ -90,15 +85,8 @@ class InterpolateAlgorithm(InsarAlgorithm):
     MEASURED_CELLS = "MEASURED_CELLS"
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.addParameter(QgsProcessingParameterMapLayer(
-            self.INPUT, "Velocity points or sparse velocity raster",
-            types=[QgsProcessing.TypeVectorPoint, QgsProcessing.TypeRaster]))
-        self.addParameter(QgsProcessingParameterField(
-            self.FIELD, "Velocity field (mm/yr; point input)", parentLayerParameterName=self.INPUT,
-            type=QgsProcessingParameterField.Numeric, optional=True))
-        self.addParameter(QgsProcessingParameterBand(
-            self.BAND, "Band (raster input)", defaultValue=1, parentLayerParameterName=self.INPUT,
-            optional=True))
+        for parameter in velocity_input_parameters("Velocity points or sparse velocity raster"):
+            self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterNumber(
             self.PIXEL_SIZE, "Pixel size (map units of the working CRS; point input)",
             type=QgsProcessingParameterNumber.Double, optional=True))
@@ -141,7 +129,7 @@ class InterpolateAlgorithm(InsarAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.MEASURED_CELLS, "Measured cells"))
 
     # ----------------------------------------------------------------- running
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+    def compute(self, parameters, context, feedback):
         from ..core.interpolation import MatrixCompletionSettings, interpolate_raster
 
         layer = self.parameterAsLayer(parameters, self.INPUT, context)
@@ -162,9 +150,7 @@ class InterpolateAlgorithm(InsarAlgorithm):
             method=METHODS[method_index][0], settings=settings,
             max_distance=self.parameterAsDouble(parameters, self.MAX_DISTANCE, context),
             noise_path=noise, tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
-            progress=lambda fraction, message: (feedback.setProgress(100.0 * fraction),
-                                                feedback.setProgressText(message)),
-            is_cancelled=feedback.isCanceled)
+            progress=progress_reporter(feedback), is_cancelled=feedback.isCanceled)
 
         scratch = None
         try:
@@ -174,18 +160,11 @@ class InterpolateAlgorithm(InsarAlgorithm):
                 self._grid_points(layer, parameters, context, feedback, sparse_path)
                 summary = interpolate_raster(sparse_path, output, band=1, **options)
             elif isinstance(layer, QgsRasterLayer):
-                source = self._raster_source(layer, parameters)
+                source = velocity_raster_path(layer, parameters)
                 band = self.parameterAsInt(parameters, self.BAND, context) if is_set(parameters, self.BAND) else 1
                 summary = interpolate_raster(source, output, band=band, **options)
             else:
                 raise error(self.INPUT, "must be a point vector layer or a raster layer")
-        except InputError as error:
-            raise QgsProcessingException(str(error)) from None
-        except Cancelled:
-            feedback.pushInfo("Cancelled: no output was written.")
-            return {}
-        except (RuntimeError, OSError, MemoryError) as error:
-            raise QgsProcessingException(f"Interpolation failed: {error}") from None
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -205,13 +184,6 @@ class InterpolateAlgorithm(InsarAlgorithm):
         if not path.lower().endswith(GEOTIFF_EXTENSIONS):
             raise error(name, f"must be a GeoTIFF (.tif) file, got {path}")
         return path
-
-    def _raster_source(self, layer, parameters):
-        """Path GDAL opens for a raster layer, after the raster-only checks."""
-        if is_set(parameters, self.TARGET_CRS):
-            raise error(self.TARGET_CRS, "applies to point input only; reproject the raster first "
-                                         "with gdal:warpreproject (Raster > Projections > Warp)")
-        return raster_path(layer, self.INPUT)
 
     def _grid_points(self, layer, parameters, context, feedback, path):
         """Read the points, check them and write the sparse raster to ``path``."""

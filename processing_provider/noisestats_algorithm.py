@@ -9,25 +9,21 @@ parameter to fix; cancelling stops cleanly and leaves no output file.
 import os
 
 from qgis.core import (
-    QgsProcessing,
-    QgsProcessingException,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterBand,
     QgsProcessingParameterCrs,
     QgsProcessingParameterDefinition,
-    QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
-    QgsProcessingParameterMapLayer,
     QgsProcessingParameterNumber,
     QgsRasterLayer,
     QgsUnitTypes,
     QgsVectorLayer,
 )
 
-from ..core.dependencies import MissingDependency, require
-from ..core.errors import Cancelled, InputError
+from ..core.dependencies import require
+from ..core.errors import Cancelled
 from .algorithm_base import InsarAlgorithm
-from .inputs import error, is_set, raster_path, read_points, velocity_field_index, working_crs
+from .inputs import (error, is_set, progress_reporter, read_points, velocity_field_index,
+                     velocity_input_parameters, velocity_raster_path, working_crs)
 
 HELP = """<p>Measures the spatial noise of an InSAR velocity map as in Anantrasirichai et al., section
 II-B and Fig. 1: the empirical semivariogram &gamma;(d) = mean (z<sub>i</sub> &minus;
@@ -89,15 +85,8 @@ class NoiseStatsAlgorithm(InsarAlgorithm):
     PAIRS = "PAIRS"
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        self.addParameter(QgsProcessingParameterMapLayer(
-            self.INPUT, "Velocity points or velocity raster",
-            types=[QgsProcessing.TypeVectorPoint, QgsProcessing.TypeRaster]))
-        self.addParameter(QgsProcessingParameterField(
-            self.FIELD, "Velocity field (mm/yr; point input)", parentLayerParameterName=self.INPUT,
-            type=QgsProcessingParameterField.Numeric, optional=True))
-        self.addParameter(QgsProcessingParameterBand(
-            self.BAND, "Band (raster input)", defaultValue=1, parentLayerParameterName=self.INPUT,
-            optional=True))
+        for parameter in velocity_input_parameters("Velocity points or velocity raster"):
+            self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterCrs(
             self.TARGET_CRS, "Target CRS (projected; point input)", optional=True))
         self.addParameter(QgsProcessingParameterNumber(
@@ -129,7 +118,7 @@ class NoiseStatsAlgorithm(InsarAlgorithm):
             self.addOutput(QgsProcessingOutputNumber(name, description))
 
     # ----------------------------------------------------------------- running
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+    def compute(self, parameters, context, feedback):
         from ..core.noise_statistics import estimate, estimate_from_raster, write_outputs
 
         layer = self.parameterAsLayer(parameters, self.INPUT, context)
@@ -143,31 +132,21 @@ class NoiseStatsAlgorithm(InsarAlgorithm):
             bins=self.parameterAsInt(parameters, self.BINS, context),
             sample_size=self.parameterAsInt(parameters, self.SAMPLE_SIZE, context),
             seed=self.parameterAsInt(parameters, self.SEED, context),
-            progress=lambda fraction, message: (feedback.setProgress(100.0 * fraction),
-                                                feedback.setProgressText(message)),
-            is_cancelled=feedback.isCanceled)
+            progress=progress_reporter(feedback), is_cancelled=feedback.isCanceled)
 
-        try:
-            if plot_path:
-                require("matplotlib")
-            if isinstance(layer, QgsVectorLayer):
-                x, y, v = self._read_points(layer, parameters, context, feedback)
-                statistics = estimate(x, y, v, source=layer.source(), **settings)
-            elif isinstance(layer, QgsRasterLayer):
-                band = self.parameterAsInt(parameters, self.BAND, context) if is_set(parameters, self.BAND) else 1
-                statistics = estimate_from_raster(self._raster_source(layer, parameters), band, **settings)
-            else:
-                raise error(self.INPUT, "must be a point vector layer or a raster layer")
-            if feedback.isCanceled():
-                raise Cancelled()
-            write_outputs(statistics, json_path, plot_path)
-        except (InputError, MissingDependency) as failure:
-            raise QgsProcessingException(str(failure)) from None
-        except Cancelled:
-            feedback.pushInfo("Cancelled: no output was written.")
-            return {}
-        except (RuntimeError, OSError, MemoryError) as failure:
-            raise QgsProcessingException(f"Noise statistics failed: {failure}") from None
+        if plot_path:
+            require("matplotlib")
+        if isinstance(layer, QgsVectorLayer):
+            x, y, v = self._read_points(layer, parameters, context, feedback)
+            statistics = estimate(x, y, v, source=layer.source(), **settings)
+        elif isinstance(layer, QgsRasterLayer):
+            band = self.parameterAsInt(parameters, self.BAND, context) if is_set(parameters, self.BAND) else 1
+            statistics = estimate_from_raster(velocity_raster_path(layer, parameters), band, **settings)
+        else:
+            raise error(self.INPUT, "must be a point vector layer or a raster layer")
+        if feedback.isCanceled():
+            raise Cancelled()
+        write_outputs(statistics, json_path, plot_path)
 
         feedback.pushInfo(f"{statistics.sample_size} of {statistics.measurements} measurements sampled, "
                           f"{statistics.pairs} pairs within {statistics.max_distance_km:g} km: "
@@ -190,13 +169,6 @@ class NoiseStatsAlgorithm(InsarAlgorithm):
         if os.path.abspath(path) == os.path.abspath(layer.source().split("|")[0]):
             raise error(name, "must differ from INPUT, which is never overwritten")
         return path
-
-    def _raster_source(self, layer, parameters):
-        """Path GDAL opens for a raster layer, after the raster-only checks."""
-        if is_set(parameters, self.TARGET_CRS):
-            raise error(self.TARGET_CRS, "applies to point input only; reproject the raster first "
-                                         "with gdal:warpreproject (Raster > Projections > Warp)")
-        return raster_path(layer, self.INPUT)
 
     def _read_points(self, layer, parameters, context, feedback):
         """Point coordinates in metres of a projected working CRS and velocities (mm/yr), 1-D arrays."""

@@ -12,7 +12,6 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsFeatureRequest,
     QgsProcessing,
-    QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
@@ -30,7 +29,7 @@ from qgis.core import (
 
 from ..core.errors import Cancelled, InputError
 from .algorithm_base import InsarAlgorithm
-from .inputs import error, is_set, raster_path, working_crs
+from .inputs import error, is_set, progress_reporter, raster_path, working_crs
 
 KINDS = [("point", "Point sources (coal mining subsidence and uplift)"),
          ("line", "Tunnels (settlement troughs along tunnel paths)"),
@@ -165,7 +164,7 @@ class SynthesizeAlgorithm(InsarAlgorithm):
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, "Dataset folder"))
         self.addOutput(QgsProcessingOutputNumber(self.EXAMPLES, "Examples written"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+    def compute(self, parameters, context, feedback):
         from ..core.synthesis import generate_dataset
 
         output = self.parameterAsString(parameters, self.OUTPUT, context)
@@ -176,16 +175,7 @@ class SynthesizeAlgorithm(InsarAlgorithm):
                               f"({', '.join(config.classes)}), {config.interpolation} interpolation")
             summary = generate_dataset(
                 config, output, self.parameterAsInt(parameters, self.WORKERS, context),
-                progress=lambda fraction, message: (feedback.setProgress(100.0 * fraction),
-                                                    feedback.setProgressText(message)),
-                is_cancelled=feedback.isCanceled)
-        except InputError as failure:
-            raise QgsProcessingException(str(failure)) from None
-        except Cancelled:
-            feedback.pushInfo("Cancelled: no dataset was written.")
-            return {}
-        except (RuntimeError, OSError, MemoryError) as failure:
-            raise QgsProcessingException(f"Synthesis failed: {failure}") from None
+                progress=progress_reporter(feedback), is_cancelled=feedback.isCanceled)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         feedback.pushInfo(f"{summary['count']} examples in {summary['seconds']:.1f} s on {summary['workers']} "

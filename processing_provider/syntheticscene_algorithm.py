@@ -13,7 +13,6 @@ from qgis.core import (
     QgsCoordinateTransform,
     QgsCsException,
     QgsProcessing,
-    QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterCrs,
     QgsProcessingParameterDefinition,
@@ -27,9 +26,8 @@ from qgis.core import (
     QgsUnitTypes,
 )
 
-from ..core.errors import Cancelled, InputError
 from .algorithm_base import InsarAlgorithm
-from .inputs import error, is_set
+from .inputs import error, gdal_file, is_set, progress_reporter
 
 PASSES = [("ascending", "Ascending (heading -12°, incidence 39°)"),
           ("descending", "Descending (heading 192°, incidence 39°)")]
@@ -171,7 +169,7 @@ class SyntheticSceneAlgorithm(InsarAlgorithm):
         others = {name: value for name, value in parameters.items() if name != self.NOISE_MAP}
         return super().checkParameterValues(others, context)
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+    def compute(self, parameters, context, feedback):
         from ..core.line_of_sight import ASCENDING, DESCENDING
         from ..core.raster_grid import GridSpec
         from ..core.synthetic_scene import make_scene, write_scene_outputs
@@ -188,26 +186,18 @@ class SyntheticSceneAlgorithm(InsarAlgorithm):
         paths = self._destinations(parameters, context)
         noise_map = self._noise_map(parameters, context)
 
-        try:
-            scene = make_scene(
-                grid, seed=self.parameterAsInt(parameters, self.SEED, context),
-                point_sources=self.parameterAsInt(parameters, self.POINT_SOURCES, context),
-                tunnels=self.parameterAsInt(parameters, self.TUNNELS, context),
-                geometry=(ASCENDING, DESCENDING)[pass_index], noise_map=noise_map,
-                threshold=self.parameterAsDouble(parameters, self.THRESHOLD, context),
-                progress=self._progress(feedback, 0.0, GENERATION_SHARE), is_cancelled=feedback.isCanceled)
-            self._warn_outside_area(crs, grid, context, feedback)
-            self._report(scene, feedback)
-            write_scene_outputs(scene, paths, crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED_GDAL),
-                                progress=self._progress(feedback, GENERATION_SHARE, 1.0),
-                                is_cancelled=feedback.isCanceled)
-        except InputError as failure:
-            raise QgsProcessingException(str(failure)) from None
-        except Cancelled:
-            feedback.pushInfo("Cancelled: no output was written.")
-            return {}
-        except (RuntimeError, OSError, MemoryError) as failure:
-            raise QgsProcessingException(f"Synthetic scene failed: {failure or type(failure).__name__}") from None
+        scene = make_scene(
+            grid, seed=self.parameterAsInt(parameters, self.SEED, context),
+            point_sources=self.parameterAsInt(parameters, self.POINT_SOURCES, context),
+            tunnels=self.parameterAsInt(parameters, self.TUNNELS, context),
+            geometry=(ASCENDING, DESCENDING)[pass_index], noise_map=noise_map,
+            threshold=self.parameterAsDouble(parameters, self.THRESHOLD, context),
+            progress=progress_reporter(feedback, 0.0, GENERATION_SHARE), is_cancelled=feedback.isCanceled)
+        self._warn_outside_area(crs, grid, context, feedback)
+        self._report(scene, feedback)
+        write_scene_outputs(scene, paths, crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED_GDAL),
+                            progress=progress_reporter(feedback, GENERATION_SHARE, 1.0),
+                            is_cancelled=feedback.isCanceled)
 
         results = {parameter: paths[name] for parameter, (name, _) in self.DESTINATIONS.items() if paths[name]}
         results.update({self.SOURCES: len(scene.sources), self.MEASUREMENTS: scene.details["measurements"]})
@@ -247,17 +237,7 @@ class SyntheticSceneAlgorithm(InsarAlgorithm):
         layer = self.parameterAsLayer(parameters, self.NOISE_MAP, context)
         if not isinstance(layer, QgsRasterLayer) or not layer.isValid():
             raise error(self.NOISE_MAP, "could not be loaded as a raster")
-        if layer.providerType() != "gdal":
-            raise error(self.NOISE_MAP, f"must be a raster file GDAL can read, not a {layer.providerType()} layer")
-        return layer.source()
-
-    @staticmethod
-    def _progress(feedback, start, end):
-        """A core progress callback mapping its fraction 0..1 onto start..end of the progress bar."""
-        def report(fraction, message):
-            feedback.setProgress(100.0 * (start + (end - start) * fraction))
-            feedback.setProgressText(message)
-        return report
+        return gdal_file(layer, self.NOISE_MAP)
 
     def _warn_outside_area(self, crs, grid, context, feedback):
         """Warn when the scene's corners leave the CRS's area of use (coordinates there are distorted)."""
