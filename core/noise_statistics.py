@@ -24,6 +24,7 @@ from .atmosphere import exponential_covariance
 from .dependencies import require
 from .errors import Cancelled, InputError
 from .raster_io import BLOCK_ROWS, atomic_outputs, open_band, read_window, row_blocks
+from .subsample import keep_smallest_keys
 
 FORMAT = "insardefo-noisestats"
 VERSION = 1
@@ -100,15 +101,6 @@ def subsample(count, sample_size, rng):
     return np.sort(rng.choice(count, size=sample_size, replace=False))
 
 
-def _keep_smallest_keys(kept, candidates, sample_size):
-    """The ``sample_size`` entries with the smallest key among two (keys, x, y, v) tuples."""
-    merged = tuple(np.concatenate(pair) for pair in zip(kept, candidates))
-    if len(merged[0]) <= sample_size:
-        return merged
-    smallest = np.argpartition(merged[0], sample_size - 1)[:sample_size]
-    return tuple(array[smallest] for array in merged)
-
-
 def _pixel_centres(geotransform, rows, cols):
     """Map coordinates (x, y) of the centres of pixels (rows, cols)."""
     x0, dx_col, dx_row, y0, dy_col, dy_row = geotransform
@@ -157,7 +149,7 @@ def sample_raster(path, band_number, sample_size, rng, progress=None, is_cancell
             chosen = keys < kept[0].max()
             keys, block_rows, cols = keys[chosen], block_rows[chosen], cols[chosen]
         x, y = _pixel_centres(geotransform, block_rows + row, cols)
-        kept = _keep_smallest_keys(kept, (keys, x, y, block[block_rows, cols]), sample_size)
+        kept = keep_smallest_keys(kept, (keys, x, y, block[block_rows, cols]), sample_size)
     order = np.argsort(kept[0], kind="stable")
     _, x, y, v = (array[order] for array in kept)
     return x * to_metres, y * to_metres, v, measurements

@@ -3,6 +3,7 @@ import numpy as np
 
 from .errors import Cancelled, InputError
 from .raster_io import open_band, read_window, row_blocks
+from .subsample import keep_smallest_keys
 
 
 def median3x3_at(sparse, rows, cols):
@@ -68,17 +69,14 @@ def sample_noise_map(path, rng, samples=NOISE_MAP_SAMPLES, is_cancelled=None):
     InputError("NOISE_MAP", ...) for an unreadable raster or one without values.
     """
     dataset, band = open_band(path, 1, parameter="NOISE_MAP")
-    kept_values, kept_keys = np.empty(0), np.empty(0)
+    kept_keys, kept_values = np.empty(0), np.empty(0)
     for row, rows in row_blocks(dataset.RasterYSize):
         if is_cancelled is not None and is_cancelled():
             raise Cancelled()
         block = read_window(band, (row, 0, rows, dataset.RasterXSize))
         values = block[np.isfinite(block)]
-        kept_values = np.concatenate([kept_values, values])
-        kept_keys = np.concatenate([kept_keys, rng.random(len(values))])
-        if len(kept_keys) > samples:
-            smallest = np.argpartition(kept_keys, samples)[:samples]
-            kept_values, kept_keys = kept_values[smallest], kept_keys[smallest]
+        kept_keys, kept_values = keep_smallest_keys((kept_keys, kept_values), (rng.random(len(values)), values),
+                                                    samples)
     if len(kept_values) == 0:
         raise InputError("NOISE_MAP", "has no valid cells: every cell is nodata")
     return EmpiricalNoise(kept_values, path)
