@@ -131,16 +131,18 @@ def read_points(layer, index, crs, context, feedback, layer_parameter, field_par
     """Arrays x, y (in ``crs``) and v (mm/yr) of the features with a non-null field ``index``.
 
     Multipoints contribute each of their points; null values are skipped and
-    counted in the log; infinite or NaN values are an error.
+    counted in the log; infinite or NaN values are an error. With ``index``
+    None only the locations matter: every point reads v = 1.
     """
-    field_name = layer.fields().at(index).name()
+    field_name = layer.fields().at(index).name() if index is not None else ""
     transform = None
     if crs != layer.crs():
         transform = QgsCoordinateTransform(layer.crs(), crs, context.transformContext())
     total = layer.featureCount()
     if total == 0:
         raise error(layer_parameter, "the layer has no features")
-    request = QgsFeatureRequest().setSubsetOfAttributes([index])
+    request = (QgsFeatureRequest().setSubsetOfAttributes([index]) if index is not None
+               else QgsFeatureRequest().setNoAttributes())
     xs, ys, vs = [], [], []
     nulls = 0
     for count, feature in enumerate(layer.getFeatures(request)):
@@ -148,7 +150,7 @@ def read_points(layer, index, crs, context, feedback, layer_parameter, field_par
             if feedback.isCanceled():
                 raise Cancelled()
             feedback.setProgressText(f"Reading points ({count} of {total})")
-        value = feature.attribute(index)
+        value = feature.attribute(index) if index is not None else 1.0
         if is_null(value):
             nulls += 1
             continue

@@ -10,7 +10,6 @@ import tempfile
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
-    QgsFeatureRequest,
     QgsProcessing,
     QgsProcessingOutputNumber,
     QgsProcessingParameterDefinition,
@@ -27,9 +26,9 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from ..core.errors import Cancelled, InputError
+from ..core.errors import InputError
 from .algorithm_base import InsarAlgorithm
-from .inputs import error, is_set, progress_reporter, raster_path, working_crs
+from .inputs import error, is_set, progress_reporter, raster_path, read_points, working_crs
 
 KINDS = [("point", "Point sources (coal mining subsidence and uplift)"),
          ("line", "Tunnels (settlement troughs along tunnel paths)"),
@@ -276,19 +275,7 @@ class SynthesizeAlgorithm(InsarAlgorithm):
             raise error(self.MASK_SOURCE, f"is in a geographic CRS ({layer.crs().authid()}, degrees); "
                                           "reproject it to a projected CRS in metres first")
         crs = working_crs(layer, None, self.MASK_SOURCE, self.MASK_SOURCE)
-        x, y = [], []
-        for count, feature in enumerate(layer.getFeatures(QgsFeatureRequest().setNoAttributes())):
-            if count % 10000 == 0 and feedback.isCanceled():
-                raise Cancelled()
-            geometry = feature.geometry()
-            if geometry.isNull() or geometry.isEmpty():
-                continue
-            for point in (geometry.asMultiPoint() if geometry.isMultipart() else [geometry.asPoint()]):
-                x.append(point.x())
-                y.append(point.y())
-        if not x:
-            raise error(self.MASK_SOURCE, "has no points")
-        x, y = np.asarray(x), np.asarray(y)
+        x, y, _ = read_points(layer, None, crs, context, feedback, self.MASK_SOURCE, self.MASK_SOURCE)
         try:
             grid = grid_for_points(x, y, pixel_size)
             write_point_raster(x, y, np.ones(len(x)), grid,
