@@ -11,13 +11,15 @@ Example ``i`` of a dataset draws everything from its own generator seeded
 with (SEED, i), so a dataset is the same bit for bit whatever the number of
 worker processes, and any example can be regenerated alone.
 """
+import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from .atmosphere import DEFAULT_A_RANGE, DEFAULT_B_RANGE, turbulent_atmosphere
-from .dataset import DatasetWriter, check_destination
+from .dataset import MANIFEST, DatasetWriter, check_destination
 from .deformation_sources import KNOT_COLUMNS, SourceRanges, checked_range, draw_point_source, draw_tunnel
 from .errors import InputError
 from .interpolation import interpolate_array
@@ -235,3 +237,22 @@ def generate_dataset(config, folder, workers=0, progress=None, is_cancelled=None
     return {"count": config.total, "seconds": seconds, "workers": workers,
             "examples_per_second": config.total / max(seconds, 1e-9)}
 
+
+
+def ensure_dataset(config, folder, workers=0, progress=None, is_cancelled=None):
+    """Generate the dataset ``config`` describes in ``folder`` unless it is already there.
+
+    A dataset whose manifest records the same settings is reused (scripts
+    that rebuild models or rerun benchmarks call this to skip hours of
+    generation); anything else in ``folder`` is replaced. Returns the folder.
+    """
+    manifest = os.path.join(folder, MANIFEST)
+    if os.path.isfile(manifest):
+        with open(manifest, encoding="utf-8") as handle:
+            recorded = json.load(handle)
+        wanted = json.loads(json.dumps(config.describe()))
+        if all(recorded.get(key) == value for key, value in wanted.items()):
+            return folder
+    os.makedirs(os.path.dirname(os.path.abspath(folder)), exist_ok=True)
+    generate_dataset(config, folder, workers, progress, is_cancelled)
+    return folder

@@ -53,8 +53,8 @@ class InsarAlgorithm(QgsProcessingAlgorithm):
             return self.compute(parameters, context, feedback)
         except (InputError, MissingDependency) as failure:
             raise QgsProcessingException(str(failure)) from None
-        except Cancelled:
-            feedback.pushInfo("Cancelled: no output was written.")
+        except Cancelled as cancelled:
+            feedback.pushInfo(str(cancelled) or "Cancelled: no output was written.")
             return {}
         except (RuntimeError, OSError, MemoryError) as failure:
             raise QgsProcessingException(f"{self.DISPLAY_NAME} failed: "

@@ -3,10 +3,12 @@ from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from . import ICON_PATH
+from .evaluate_algorithm import EvaluateAlgorithm
 from .interpolate_algorithm import InterpolateAlgorithm
 from .noisestats_algorithm import NoiseStatsAlgorithm
 from .syntheticscene_algorithm import SyntheticSceneAlgorithm
 from .synthesize_algorithm import SynthesizeAlgorithm
+from .train_algorithm import TrainAlgorithm
 
 
 class InsarDeformationProvider(QgsProcessingProvider):
@@ -32,6 +34,8 @@ class InsarDeformationProvider(QgsProcessingProvider):
         self.addAlgorithm(NoiseStatsAlgorithm())
         self.addAlgorithm(SyntheticSceneAlgorithm())
         self.addAlgorithm(SynthesizeAlgorithm())
+        self.addAlgorithm(TrainAlgorithm())
+        self.addAlgorithm(EvaluateAlgorithm())
 
     def supportedOutputRasterLayerExtensions(self):  # noqa: N802 (QGIS API)
         return ["tif"]

@@ -15,6 +15,7 @@ Shared by ``scripts/demo.py`` and the tests. It
 import json
 import os
 import shutil
+import site
 import subprocess
 import tempfile
 
@@ -45,6 +46,15 @@ def qgis_process_executable():
                             "make sure qgis_process.bin is on PATH")
 
 
+def own_site_packages():
+    """This interpreter's site-packages outside the system's (a virtual environment's torch).
+
+    QGIS's Python sees the system packages already; the plugin's optional
+    packages installed in a virtual environment reach it through PYTHONPATH.
+    """
+    return [path for path in site.getsitepackages() if not path.startswith("/usr/")]
+
+
 class QgisProcess:
     """A qgis_process environment with its own throw-away profile and the plugin enabled."""
 
@@ -67,6 +77,7 @@ class QgisProcess:
             "HOME": home,
             "XDG_RUNTIME_DIR": os.path.join(self.profile_dir, "runtime"),
             "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [*own_site_packages(), env.get("PYTHONPATH")])),
         })
         os.makedirs(env["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
         return env

@@ -88,3 +88,27 @@ def qgis_process(tmp_path_factory):
     runner = qgis_process_runner.QgisProcess(str(tmp_path_factory.mktemp("qgis-profile")))
     yield runner
     runner.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    """A two-class (none, point source) dataset of 2 x 12 patches of 64 px, Delaunay-interpolated."""
+    from insar_deformation_detector.core.synthesis import SynthesisConfig, generate_dataset
+
+    folder = str(tmp_path_factory.mktemp("tiny") / "dataset")
+    generate_dataset(SynthesisConfig(kind="point", count_per_class=12, patch_size=64,
+                                     interpolation="delaunay", seed=5), folder, workers=1)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_dataset, tmp_path_factory):
+    """A compact AlexNet trained for two epochs on ``tiny_dataset``: (model path, train() result)."""
+    from insar_deformation_detector.core.examples import Examples, open_datasets
+    from insar_deformation_detector.core.training import TrainingConfig, train
+
+    path = str(tmp_path_factory.mktemp("model") / "tiny.pt")
+    result = train(Examples(open_datasets([tiny_dataset])),
+                   TrainingConfig(architecture="alexnet_compact", epochs=2, batch_size=8, learning_rate=1e-3,
+                                  validation_fraction=0.25, seed=1), path)
+    return path, result

@@ -1,0 +1,96 @@
+"""Processing algorithm ``insardefo:evaluate``: the Table I metrics of a model on labelled data.
+
+The Processing glue only: ``core.model_file.load_model``, ``core.examples``
+and ``core.evaluation.evaluate``; the report comes from ``core.training_report``.
+"""
+import os
+
+from qgis.core import (
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+)
+
+from ..core.raster_io import atomic_outputs
+from .algorithm_base import InsarAlgorithm
+from .inputs import error, progress_reporter
+from .model_inputs import (
+    add_metric_outputs,
+    advanced,
+    dataset_folders,
+    dataset_parameters,
+    device_parameter,
+    device_value,
+    metric_results,
+    wrap_parameters,
+    wrap_values,
+)
+
+HELP = """<p>Measures how well a model separates deformation from no deformation on labelled
+patches (datasets made by <i>Synthesize training data</i>), with the paper's Table I metrics
+(Anantrasirichai et al., section IV-A): accuracy, precision, recall and false positive rate in %,
+plus the confusion matrix over the model's classes.</p>
+<p>Each patch is classified as the detector classifies a window (section III-C): wrapped at every
+interval mu and offset tau, P_mu is the maximum over tau, P_final the mean over mu, and the patch
+counts as deformation when P_final is at least 0.5. Intervals and offsets default to the
+model's own (normally 14, 7, 3.5, 1.75 and 0, 3.5, 7, 10.5 mm/yr).</p>
+<p>The datasets' patches must have the model's input size; their classes must be among the
+model's (a point-source set can be scored by a three-class model).</p>"""
+
+
+class EvaluateAlgorithm(InsarAlgorithm):
+    """Score a model on labelled datasets with the Table I metrics."""
+
+    NAME = "evaluate"
+    DISPLAY_NAME = "Evaluate a deformation classifier"
+    GROUP = "Training"
+    GROUP_ID = "training"
+    HELP = HELP
+    TAGS = ["insar", "cnn", "evaluation", "accuracy", "precision", "recall", "false positive rate", "model"]
+
+    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
+        self.addParameter(QgsProcessingParameterFile("MODEL", "Model file", fileFilter="insardefo model (*.pt)"))
+        for parameter in dataset_parameters("Labelled dataset folder (from Synthesize training data)"):
+            self.addParameter(parameter)
+        for parameter in wrap_parameters(optional=True):
+            self.addParameter(parameter)
+        self.addParameter(advanced(QgsProcessingParameterNumber(
+            "BATCH_SIZE", "Batch size", defaultValue=64, minValue=1, maxValue=4096)))
+        self.addParameter(device_parameter())
+        self.addParameter(QgsProcessingParameterFileDestination(
+            "OUTPUT_REPORT", "Evaluation report", fileFilter="HTML files (*.html)"))
+        add_metric_outputs(self)
+
+    def compute(self, parameters, context, feedback):
+        from ..core.evaluation import evaluate
+        from ..core.examples import Examples, open_datasets
+        from ..core.model_file import load_model
+        from ..core.training import choose_device, use_all_cores
+        from ..core.training_report import evaluation_html
+
+        report_path = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
+        if not report_path:
+            raise error("OUTPUT_REPORT", "needs a file path")
+        if not os.path.isdir(os.path.dirname(os.path.abspath(report_path))):
+            raise error("OUTPUT_REPORT", f"the folder of {report_path} does not exist")
+        device = choose_device(device_value(self, parameters, context))
+        use_all_cores()
+        model = load_model(self.parameterAsFile(parameters, "MODEL", context), "MODEL", device)
+        intervals, offsets = wrap_values(self, parameters, context,
+                                         (model.metadata["intervals_mm_yr"], model.metadata["offsets_mm_yr"]))
+        examples = Examples(open_datasets(dataset_folders(self, parameters, context)))
+        feedback.pushInfo(f"{len(examples)} examples; model {model.metadata['architecture']} for "
+                          f"{', '.join(model.classes)}; intervals {intervals} and offsets {offsets} mm/yr")
+        result = evaluate(model, examples, intervals, offsets, device,
+                          self.parameterAsInt(parameters, "BATCH_SIZE", context),
+                          progress_reporter(feedback), feedback.isCanceled)
+        settings = {"model": model.path, "datasets": "; ".join(dataset.folder for dataset in examples.datasets),
+                    "intervals (mm/yr)": intervals, "offsets (mm/yr)": offsets, "device": device}
+        with atomic_outputs(report_path) as ((partial,), _):
+            with open(partial, "w", encoding="utf-8") as handle:
+                handle.write(evaluation_html("Evaluation report", result["metrics"], result["confusion"],
+                                             result["classes"], settings))
+        metrics = result["metrics"]
+        feedback.pushInfo(", ".join(f"{name} {metrics[name]:.2f}%" for name in
+                                    ("accuracy", "precision", "recall", "false_positive_rate")))
+        return {"OUTPUT_REPORT": report_path, **metric_results(metrics)}

@@ -1,0 +1,81 @@
+"""Parameters shared by the algorithms that train, evaluate and run models.
+
+Dataset folders (one required, more optional), wrap intervals and offsets,
+the compute device, and the Table I metrics as numeric outputs.
+"""
+from qgis.core import (
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterString,
+)
+
+from ..core.metrics import TABLE_I_COLUMNS
+from ..core.training import DEVICES
+from ..core.wrapping import DEFAULT_INTERVALS, DEFAULT_OFFSETS, parse_intervals, parse_offsets
+from .inputs import is_set
+
+METRIC_OUTPUTS = {name: name.upper() for name in TABLE_I_COLUMNS}  # Table I column -> output name
+METRIC_TITLES = {"accuracy": "Accuracy (%)", "precision": "Precision (%)", "recall": "Recall (%)",
+                 "false_positive_rate": "False positive rate (%)"}
+DEVICE_LABELS = ["Automatic (the GPU when PyTorch sees one)", "CPU", "CUDA GPU"]
+
+
+def advanced(parameter):
+    """``parameter`` flagged as advanced."""
+    parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+    return parameter
+
+
+def dataset_parameters(label):
+    """DATASET (a folder from insardefo:synthesize) and MORE_DATASETS (more folders, ';'-separated)."""
+    return [QgsProcessingParameterFile("DATASET", label, behavior=QgsProcessingParameterFile.Folder),
+            QgsProcessingParameterString("MORE_DATASETS", "More dataset folders (separated by ;)",
+                                         optional=True)]
+
+
+def dataset_folders(algorithm, parameters, context):
+    """The dataset folders given in DATASET and MORE_DATASETS, in order."""
+    folders = [algorithm.parameterAsFile(parameters, "DATASET", context)]
+    if is_set(parameters, "MORE_DATASETS"):
+        more = algorithm.parameterAsString(parameters, "MORE_DATASETS", context)
+        folders += [folder.strip() for folder in more.split(";") if folder.strip()]
+    return folders
+
+
+def wrap_parameters(optional=False):
+    """INTERVALS and OFFSETS (mm/yr, comma-separated; section III-C's mu and tau)."""
+    intervals = ",".join(f"{value:g}" for value in DEFAULT_INTERVALS)
+    offsets = ",".join(f"{value:g}" for value in DEFAULT_OFFSETS)
+    return [advanced(QgsProcessingParameterString("INTERVALS", "Wrap intervals mu (mm/yr, comma-separated)",
+                                                  defaultValue=intervals, optional=optional)),
+            advanced(QgsProcessingParameterString("OFFSETS", "Wrap offsets tau (mm/yr, comma-separated)",
+                                                  defaultValue=offsets, optional=optional))]
+
+
+def wrap_values(algorithm, parameters, context, fallback=(DEFAULT_INTERVALS, DEFAULT_OFFSETS)):
+    """(intervals, offsets) tuples in mm/yr from INTERVALS and OFFSETS, ``fallback`` where unset."""
+    intervals = (parse_intervals(algorithm.parameterAsString(parameters, "INTERVALS", context))
+                 if is_set(parameters, "INTERVALS") else tuple(fallback[0]))
+    offsets = (parse_offsets(algorithm.parameterAsString(parameters, "OFFSETS", context))
+               if is_set(parameters, "OFFSETS") else tuple(fallback[1]))
+    return intervals, offsets
+
+
+def device_parameter():
+    return advanced(QgsProcessingParameterEnum("DEVICE", "Device", options=DEVICE_LABELS, defaultValue=0))
+
+
+def device_value(algorithm, parameters, context):
+    return DEVICES[algorithm.parameterAsEnum(parameters, "DEVICE", context)]
+
+
+def add_metric_outputs(algorithm):
+    for name, output in METRIC_OUTPUTS.items():
+        algorithm.addOutput(QgsProcessingOutputNumber(output, METRIC_TITLES[name]))
+
+
+def metric_results(metrics):
+    """Processing results for the Table I metrics (%)."""
+    return {output: float(metrics[name]) for name, output in METRIC_OUTPUTS.items()}

@@ -1,0 +1,268 @@
+"""Processing algorithm ``insardefo:train``: a deformation classifier from synthetic datasets.
+
+The Processing glue only: dataset folders, optional real negatives (cut
+from a raster, or from a point layer interpolated first with
+insardefo:interpolate) and the settings go to ``core.training.train``; the
+report and learning curve come from ``core.training_report``.
+"""
+import os
+import shutil
+import tempfile
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsProcessing,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterMapLayer,
+    QgsProcessingParameterNumber,
+    QgsProcessingUtils,
+    QgsProcessingOutputNumber,
+    QgsRasterLayer,
+    QgsVectorLayer,
+)
+
+from ..core.errors import Cancelled
+from ..core.networks import ARCHITECTURES
+from ..core.raster_io import atomic_outputs
+from .algorithm_base import InsarAlgorithm
+from .inputs import error, is_set, raster_path
+from .model_inputs import (
+    add_metric_outputs,
+    advanced,
+    dataset_folders,
+    dataset_parameters,
+    device_parameter,
+    device_value,
+    metric_results,
+    wrap_parameters,
+    wrap_values,
+)
+
+HELP = """<p>Trains the convolutional network that recognises deformation in wrapped velocity
+patches (Anantrasirichai et al., sections II-A, III-C and IV-A) on datasets made by
+<i>Synthesize training data</i>, and writes a model file for detection.</p>
+<p><b>Datasets</b>: one folder, and more separated by ; (a point-source set and a tunnel set
+train one three-class model). <b>Real negatives</b> (optional): a real velocity raster (mm/yr,
+at the datasets' pixel size) or point layer (interpolated first by matrix completion) from which
+stable-ground patches are cut as extra negatives, as the paper does with UK data; polygons of
+<b>areas to avoid</b> keep known deformation out.</p>
+<p><b>Architecture</b>: AlexNet as in the paper (about 230 MB per model), AlexNet with a compact
+head (about 10-20 MB), or SqueezeNet 1.1 (light). <b>Initial weights</b> (optional): a local file
+of ImageNet weights in torchvision's format (e.g. alexnet-owt-7be5be79.pth) for transfer learning,
+or one of our models to fine-tune; layers that do not fit (the last layer) start afresh. Nothing is
+downloaded.</p>
+<p>Every example is wrapped at a random interval (14, 7, 3.5, 1.75 mm/yr) and offset (0, 3.5, 7,
+10.5 mm/yr), scaled to gray 0-255 over three channels, flipped and rotated at random. Adam with
+the learning rate given (1e-4 suits AlexNet from scratch); training stops early when the
+validation loss has not improved for <b>patience</b> epochs, and the best epoch is kept. After
+every better epoch the model file is rewritten, so Cancel leaves the last good checkpoint.</p>
+<p>The <b>report</b> (HTML) gives the per-epoch losses, the learning curve and the paper's Table I
+metrics (accuracy, precision, recall, false positive rate, %) with the confusion matrix, measured
+on the validation set the way the detector works: every look, the maximum over offsets, the mean
+over intervals, deformation when that is at least 0.5.</p>
+<p>All CPU cores are used; the GPU when PyTorch sees one (Device: automatic).</p>"""
+
+
+class TrainAlgorithm(InsarAlgorithm):
+    """Train a deformation classifier on synthetic datasets (and optional real negatives)."""
+
+    NAME = "train"
+    DISPLAY_NAME = "Train a deformation classifier"
+    GROUP = "Training"
+    GROUP_ID = "training"
+    HELP = HELP
+    TAGS = ["insar", "cnn", "alexnet", "training", "transfer learning", "deep learning", "model"]
+
+    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
+        for parameter in dataset_parameters("Training dataset folder (from Synthesize training data)"):
+            self.addParameter(parameter)
+        self.addParameter(QgsProcessingParameterMapLayer(
+            "REAL_NEGATIVES", "Real negatives: stable-ground velocity raster or points (mm/yr)", optional=True,
+            types=[QgsProcessing.TypeVectorPoint, QgsProcessing.TypeRaster]))
+        self.addParameter(QgsProcessingParameterField(
+            "REAL_NEGATIVES_FIELD", "Velocity field of the real negatives (mm/yr; point layer)", optional=True,
+            parentLayerParameterName="REAL_NEGATIVES", type=QgsProcessingParameterField.Numeric))
+        self.addParameter(QgsProcessingParameterNumber(
+            "REAL_NEGATIVE_COUNT", "Number of real negative patches", defaultValue=500, minValue=1,
+            maxValue=1_000_000))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            "AVOID", "Areas to avoid when cutting real negatives", types=[QgsProcessing.TypeVectorPolygon],
+            optional=True))
+        self.addParameter(QgsProcessingParameterEnum(
+            "ARCHITECTURE", "Architecture", options=list(ARCHITECTURES.values()), defaultValue=0))
+        self.addParameter(QgsProcessingParameterFile(
+            "INIT_WEIGHTS", "Initial weights (local file: torchvision ImageNet weights or one of our models)",
+            optional=True, fileFilter="PyTorch weights (*.pth *.pt)"))
+        self.addParameter(QgsProcessingParameterNumber("EPOCHS", "Epochs", defaultValue=30, minValue=1,
+                                                       maxValue=1000))
+        self.addParameter(QgsProcessingParameterNumber("BATCH_SIZE", "Batch size", defaultValue=32, minValue=2,
+                                                       maxValue=4096))
+        self.addParameter(QgsProcessingParameterNumber(
+            "LEARNING_RATE", "Learning rate (Adam)", type=QgsProcessingParameterNumber.Double, defaultValue=1e-4,
+            minValue=1e-8, maxValue=1.0))
+        self.addParameter(QgsProcessingParameterNumber(
+            "VALIDATION_FRACTION", "Validation fraction", type=QgsProcessingParameterNumber.Double,
+            defaultValue=0.15, minValue=0.01, maxValue=0.9))
+        self.addParameter(QgsProcessingParameterNumber("SEED", "Random seed", defaultValue=0, minValue=0))
+        self.addParameter(device_parameter())
+        self.addParameter(advanced(QgsProcessingParameterNumber(
+            "PATIENCE", "Early stopping patience (epochs without a better validation loss)", defaultValue=5,
+            minValue=1, maxValue=1000)))
+        for parameter in wrap_parameters():
+            self.addParameter(parameter)
+        self.addParameter(advanced(QgsProcessingParameterBoolean(
+            "HALF_PRECISION", "Store the weights in half precision (half the file size)", defaultValue=False)))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            "OUTPUT_MODEL", "Model file", fileFilter="insardefo model (*.pt)"))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            "OUTPUT_REPORT", "Training report", fileFilter="HTML files (*.html)"))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            "OUTPUT_CURVE", "Learning curve", fileFilter="PNG images (*.png)", optional=True,
+            createByDefault=False))
+        add_metric_outputs(self)
+        self.addOutput(QgsProcessingOutputNumber("BEST_EPOCH", "Best epoch"))
+        self.addOutput(QgsProcessingOutputNumber("EPOCHS_RUN", "Epochs run"))
+
+    def compute(self, parameters, context, feedback):
+        from ..core.examples import Examples, open_datasets
+        from ..core.training import train
+        from ..core.training_report import learning_curve_png, training_html
+
+        config = self._config(parameters, context)
+        model_path, report_path, curve_path = self._destinations(parameters, context)
+        datasets = open_datasets(dataset_folders(self, parameters, context))
+        negatives = self._real_negatives(parameters, context, feedback, datasets)
+        examples = Examples(datasets, negatives)
+        feedback.pushInfo(f"{len(examples)} examples, classes {', '.join(examples.classes)}: "
+                          f"{examples.describe()['class_counts']}")
+        try:
+            result = train(examples, config, model_path, progress=self._progress(feedback),
+                           is_cancelled=feedback.isCanceled, log=feedback.pushInfo)
+        except Cancelled:
+            kept = "the last good checkpoint is kept" if os.path.exists(model_path) else "no model was written"
+            raise Cancelled(f"Cancelled: {kept} ({model_path}).") from None
+        curve = learning_curve_png(result["history"])
+        settings = {**result["metadata"]["training"], "architecture": config.architecture,
+                    "initial weights": result["metadata"]["initial_weights"], "model": model_path}
+        with atomic_outputs(report_path, curve_path) as ((partial_report, partial_curve), _):
+            with open(partial_report, "w", encoding="utf-8") as handle:
+                handle.write(training_html(result, examples.classes, settings, curve))
+            if partial_curve:
+                with open(partial_curve, "wb") as handle:
+                    handle.write(curve)
+        metrics = result["metrics"]
+        feedback.pushInfo("Validation, detector settings: " + ", ".join(
+            f"{name} {metrics[name]:.2f}%" for name in ("accuracy", "precision", "recall", "false_positive_rate")))
+        results = {"OUTPUT_MODEL": model_path, "OUTPUT_REPORT": report_path, "BEST_EPOCH": result["best_epoch"],
+                   "EPOCHS_RUN": len(result["history"]), **metric_results(metrics)}
+        if curve_path:
+            results["OUTPUT_CURVE"] = curve_path
+        return results
+
+    def _config(self, parameters, context):
+        from ..core.training import TrainingConfig
+
+        architecture = self.parameterAsEnum(parameters, "ARCHITECTURE", context)
+        if not 0 <= architecture < len(ARCHITECTURES):
+            raise error("ARCHITECTURE", f"must be 0..{len(ARCHITECTURES) - 1}, got {architecture}")
+        intervals, offsets = wrap_values(self, parameters, context)
+        init = self.parameterAsFile(parameters, "INIT_WEIGHTS", context) if is_set(parameters, "INIT_WEIGHTS") else None
+        return TrainingConfig(
+            architecture=list(ARCHITECTURES)[architecture],
+            epochs=self.parameterAsInt(parameters, "EPOCHS", context),
+            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
+            learning_rate=self.parameterAsDouble(parameters, "LEARNING_RATE", context),
+            validation_fraction=self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context),
+            seed=self.parameterAsInt(parameters, "SEED", context),
+            device=device_value(self, parameters, context),
+            patience=self.parameterAsInt(parameters, "PATIENCE", context),
+            intervals=intervals, offsets=offsets, init_weights=init,
+            half_precision=self.parameterAsBool(parameters, "HALF_PRECISION", context))
+
+    def _destinations(self, parameters, context):
+        model = self.parameterAsFileOutput(parameters, "OUTPUT_MODEL", context)
+        report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
+        curve = self.parameterAsFileOutput(parameters, "OUTPUT_CURVE", context) if is_set(parameters, "OUTPUT_CURVE") else None
+        for name, path in (("OUTPUT_MODEL", model), ("OUTPUT_REPORT", report), ("OUTPUT_CURVE", curve)):
+            if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path)) or "."):
+                raise error(name, f"the folder of {path} does not exist")
+        if not model:
+            raise error("OUTPUT_MODEL", "needs a file path")
+        if not report:
+            raise error("OUTPUT_REPORT", "needs a file path")
+        return model, report, curve
+
+    @staticmethod
+    def _progress(feedback):
+        def report(fraction, message):
+            feedback.setProgress(100.0 * fraction)
+            feedback.setProgressText(message)
+        return report
+
+    def _real_negatives(self, parameters, context, feedback, datasets):
+        """(M, P, P) float32 stable-ground patches (mm/yr) or None when no layer is given."""
+        from ..core.real_negatives import cut_stable_patches
+
+        if not is_set(parameters, "REAL_NEGATIVES"):
+            return None
+        layer = self.parameterAsLayer(parameters, "REAL_NEGATIVES", context)
+        if layer is None:
+            raise error("REAL_NEGATIVES", "could not be loaded as a raster or point layer")
+        pixel_size = datasets[0].manifest.get("pixel_size_m")
+        patch_size = int(datasets[0].manifest["patch_size"])
+        scratch = tempfile.mkdtemp(prefix="insardefo-negatives-", dir=QgsProcessingUtils.tempFolder())
+        try:
+            if isinstance(layer, QgsVectorLayer):
+                path = self._interpolate_points(parameters, context, feedback, pixel_size, scratch)
+                crs = QgsRasterLayer(path, "real negatives", "gdal").crs()
+            elif isinstance(layer, QgsRasterLayer):
+                path, crs = raster_path(layer, "REAL_NEGATIVES"), layer.crs()
+            else:
+                raise error("REAL_NEGATIVES", "must be a raster or a point layer")
+            count = self.parameterAsInt(parameters, "REAL_NEGATIVE_COUNT", context)
+            patches = cut_stable_patches(path, patch_size, count, pixel_size,
+                                         self._avoid_wkts(parameters, context, crs),
+                                         seed=self.parameterAsInt(parameters, "SEED", context),
+                                         is_cancelled=feedback.isCanceled)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        feedback.pushInfo(f"{len(patches)} real negative patches of {patch_size} px")
+        return patches
+
+    def _interpolate_points(self, parameters, context, feedback, pixel_size, scratch):
+        from qgis import processing
+
+        if not pixel_size:
+            raise error("DATASET", "does not record its pixel size, which gridding the real negatives needs")
+        if not is_set(parameters, "REAL_NEGATIVES_FIELD"):
+            raise error("REAL_NEGATIVES_FIELD", "is required for a point layer: choose the velocity field (mm/yr)")
+        feedback.pushInfo(f"Interpolating the real negatives at {pixel_size:g} m by matrix completion")
+        result = processing.run("insardefo:interpolate", {
+            "INPUT": parameters["REAL_NEGATIVES"], "FIELD": parameters["REAL_NEGATIVES_FIELD"],
+            "PIXEL_SIZE": pixel_size, "METHOD": 0, "OUTPUT": os.path.join(scratch, "real_negatives.tif")},
+            context=context, feedback=feedback, is_child_algorithm=True)
+        return result["OUTPUT"]
+
+    def _avoid_wkts(self, parameters, context, crs):
+        """WKT of every area to avoid, in ``crs``."""
+        if not is_set(parameters, "AVOID"):
+            return []
+        source = self.parameterAsSource(parameters, "AVOID", context)
+        if source is None:
+            raise error("AVOID", "could not be loaded as a polygon layer")
+        transform = QgsCoordinateTransform(source.sourceCrs() or QgsCoordinateReferenceSystem(), crs,
+                                           context.transformContext())
+        wkts = []
+        for feature in source.getFeatures():
+            geometry = feature.geometry()
+            if geometry.isEmpty():
+                continue
+            geometry.transform(transform)
+            wkts.append(geometry.asWkt())
+        return wkts
