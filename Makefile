@@ -1,12 +1,13 @@
 # make demo    - set up (if needed) and run the demo: points -> qgis_process -> dense raster, RMSE
 # make test    - set up (if needed) and run the whole test suite headless
+# make default-model - rebuild resources/models/default.pt from scratch (hours on a CPU)
 # make package - build dist/insar_deformation_detector-<version>.zip for QGIS "Install from ZIP"
 PYTHON := .venv/bin/python
 # Headless Qt; QGIS's network cache under build/ rather than ~/.cache (pytest-qgis already keeps
 # the QGIS profile in .qgis-settings/, qgis_process runs get a temporary profile and HOME).
 TEST_ENV := QT_QPA_PLATFORM=offscreen XDG_CACHE_HOME=$(CURDIR)/build/cache
 
-.PHONY: setup demo test package clean
+.PHONY: setup demo test default-model package clean
 setup:
 	scripts/setup.sh
 
@@ -15,6 +16,9 @@ demo: setup
 
 test: setup
 	$(TEST_ENV) $(PYTHON) -m pytest
+
+default-model: setup
+	$(PYTHON) scripts/build_default_model.py
 
 package:
 	/usr/bin/python3 scripts/package.py

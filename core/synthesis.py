@@ -38,10 +38,13 @@ CLASSES = {  # KIND -> class names; the label is the index
 }
 PASSES = {"ascending": ASCENDING, "descending": DESCENDING}
 CHUNK = 4  # examples per job sent to a worker
+MIN_FOOTPRINT_MEASUREMENTS = 10  # measured pixels a positive needs within its half-peak footprint
+PATTERN_ATTEMPTS = 20  # measurement patterns tried per source
+SOURCE_ATTEMPTS = 50  # sources tried before giving up
 MAX_PATCH_SIZE = 2048
 MAX_EXAMPLES = 10_000_000
 COLUMNS = (["index", "label", "class", "pass", "source", "sense", "peak_los_mm_yr", "depth_m", "volume_m3",
-            "centre_east_m", "centre_north_m", "path", "bend", "faces_inside", "knots"]
+            "centre_east_m", "centre_north_m", "footprint_measurements", "path", "bend", "faces_inside", "knots"]
            + [f"{column}_{end}" for column in KNOT_COLUMNS.values() for end in ("min", "max")]
            + ["atmosphere_a_mm2_yr2", "atmosphere_b_per_km", "noise", "nugget_mm2_yr2", "pattern",
               "urban_cover", "empty_cover", "roads", "window_row", "window_col", "measured_fraction",
@@ -169,19 +172,49 @@ def sample_and_corrupt(truth, measured, noise, rng):
     return sparse
 
 
+def _draw_pattern(config, rng):
+    if config.mask is not None:
+        return config.mask.draw(rng, config.patch_size)
+    return builtin_pattern((config.patch_size, config.patch_size), config.pixel_size, rng)
+
+
+def measurements_in_footprint(deformation, measured):
+    """Measured pixels where the source reaches at least half its peak |LOS velocity|."""
+    magnitude = np.abs(deformation)
+    return int(np.count_nonzero(measured & (magnitude >= 0.5 * magnitude.max())))
+
+
+def _observable_source(config, class_name, rng, geometry, east, north):
+    """A source and a measurement pattern that sees it: (deformation, source record, measured, pattern).
+
+    Negatives take the first pattern drawn. A positive whose half-peak
+    footprint holds fewer than MIN_FOOTPRINT_MEASUREMENTS measurements gets
+    new patterns, then a new source: unmeasured deformation is invisible in
+    any interpolated map and would only teach the network noise.
+    """
+    for _ in range(SOURCE_ATTEMPTS):
+        deformation, source = _deformation(config, class_name, rng, geometry, east, north)
+        for _ in range(PATTERN_ATTEMPTS):
+            measured, pattern = _draw_pattern(config, rng)
+            count = measurements_in_footprint(deformation, measured) if deformation.any() else None
+            if count is None or count >= MIN_FOOTPRINT_MEASUREMENTS:
+                return deformation, {**source, "footprint_measurements": count}, measured, pattern
+    raise InputError("MASK_SOURCE" if config.mask is not None else "DEPTH_RANGE",
+                     f"no {class_name} drawn in {SOURCE_ATTEMPTS} tries had {MIN_FOOTPRINT_MEASUREMENTS} "
+                     "measurements where it reaches half its peak; use a denser measurement pattern or "
+                     "ranges that give wider sources")
+
+
 def make_example(config, index):
     """Example ``index``: ((P, P) float32 patch in mm/yr, class index, record dict)."""
     rng = np.random.default_rng([config.seed, index])
     label = index % len(config.classes)
     pass_name = config.passes[int(rng.integers(len(config.passes)))]
     east, north = patch_coordinates(config.patch_size, config.pixel_size)
-    deformation, source = _deformation(config, config.classes[label], rng, PASSES[pass_name], east, north)
+    deformation, source, measured, pattern = _observable_source(config, config.classes[label], rng,
+                                                                PASSES[pass_name], east, north)
     a, b, nugget = config.atmosphere.draw(rng)
     atmosphere = turbulent_atmosphere(east.shape, config.pixel_size, a, b, rng)[0]
-    if config.mask is not None:
-        measured, pattern = config.mask.draw(rng, config.patch_size)
-    else:
-        measured, pattern = builtin_pattern(east.shape, config.pixel_size, rng)
     noise = config.noise or NuggetNoise(nugget)
     sparse = sample_and_corrupt(deformation + atmosphere, measured, noise, rng)
     patch = sparse if config.interpolation == "none" else interpolate_array(

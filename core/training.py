@@ -159,10 +159,10 @@ class Trainer:
             loss = self.loss(self.network(inputs), labels)
             loss.backward()
             self.optimizer.step()
-            total += loss.item() * len(labels)
+            value = loss.item()
+            total += value * len(labels)
             self.progress((epoch + (number + 1) / len(batches)) / config.epochs,
-                          f"epoch {epoch + 1}/{config.epochs}, batch {number + 1}/{len(batches)}, "
-                          f"loss {float(loss):.4f}")
+                          f"epoch {epoch + 1}/{config.epochs}, batch {number + 1}/{len(batches)}, loss {value:.4f}")
         return total / len(order)
 
     def _validate(self):

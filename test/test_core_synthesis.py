@@ -188,3 +188,23 @@ def test_a_folder_of_other_files_is_refused(tmp_path):
     with pytest.raises(InputError, match="OUTPUT: .*holds other files"):
         generate_dataset(SynthesisConfig(count_per_class=1, patch_size=32), str(tmp_path))
     assert os.listdir(tmp_path) == ["notes.txt"]
+
+
+def test_every_positive_is_measured_where_it_deforms():
+    config = SynthesisConfig(kind="both", count_per_class=6, patch_size=96, interpolation="none", seed=8)
+    for index in range(config.total):
+        patch, label, record = make_example(config, index)
+        if label == 0:
+            assert record["footprint_measurements"] is None
+        else:
+            assert record["footprint_measurements"] >= synthesis.MIN_FOOTPRINT_MEASUREMENTS
+            assert np.isfinite(patch).sum() >= record["footprint_measurements"]
+
+
+def test_a_pattern_that_never_sees_the_source_is_refused(tmp_path):
+    values = np.full((200, 200), np.nan)
+    values[::6, ::6] = 1.0  # one measurement per 6 x 6 pixels: the paper's 3-80 m sources cover at most 4
+    mask = MaskWindows(write_raster(str(tmp_path / "sparse.tif"), values))
+    config = SynthesisConfig(kind="point", count_per_class=1, patch_size=64, interpolation="none", mask=mask)
+    with pytest.raises(InputError, match="^MASK_SOURCE: no point_source drawn in 50 tries"):
+        make_example(config, 1)
