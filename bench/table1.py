@@ -54,7 +54,8 @@ def run(method, arguments):
     model_path = os.path.join(arguments.data, f"{method}-{arguments.architecture}.pt")
     config = TrainingConfig(architecture=arguments.architecture, epochs=arguments.epochs,
                             batch_size=arguments.batch_size, learning_rate=arguments.learning_rate,
-                            patience=arguments.patience, seed=arguments.seed)
+                            patience=arguments.patience, seed=arguments.seed,
+                            time_limit_minutes=arguments.minutes)
     started = time.time()
     result = train(Examples(open_datasets([train_folder])), config, model_path,
                    log=lambda message: print(f"  {method}: {message}", flush=True))
@@ -78,6 +79,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--minutes", type=float, default=0.0, help="training time limit per method (0: none)")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--data", default=os.path.join(HERE, "data", "table1"))
     parser.add_argument("--json", help="also write the results to this file")

@@ -63,6 +63,10 @@ class Examples:
             return np.asarray(self.real_negatives[index], dtype=np.float32)
         return self.datasets[owner].patch(int(index))
 
+    def subset(self, positions):
+        """The patches of ``positions`` as a lazy sequence (read one at a time)."""
+        return PatchSubset(self, positions)
+
     def describe(self):
         """JSON-ready description of the data for a model's metadata."""
         return {"datasets": [{"folder": dataset.folder, "count": len(dataset), "classes": dataset.classes,
@@ -76,6 +80,19 @@ class Examples:
         """The datasets' common pixel size in metres, or None when they differ or do not say."""
         sizes = {dataset.manifest.get("pixel_size_m") for dataset in self.datasets}
         return sizes.pop() if len(sizes) == 1 else None
+
+
+class PatchSubset:
+    """Some examples' patches as a sequence, read from disk when indexed."""
+
+    def __init__(self, examples, positions):
+        self.examples, self.positions = examples, positions
+
+    def __len__(self):
+        return len(self.positions)
+
+    def __getitem__(self, index):
+        return self.examples.patch(int(self.positions[index]))
 
 
 def merged_classes(class_lists):

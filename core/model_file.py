@@ -26,7 +26,9 @@ from .networks import ARCHITECTURES, build_network
 FORMAT = "insardefo-model"
 VERSION = 1
 REQUIRED_METADATA = ("architecture", "classes", "input_size", "intervals_mm_yr", "offsets_mm_yr", "plugin_version")
-PLUGIN_METADATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "metadata.txt")
+PLUGIN_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PLUGIN_METADATA = os.path.join(PLUGIN_ROOT, "metadata.txt")
+DEFAULT_MODEL_PATH = os.path.join(PLUGIN_ROOT, "resources", "models", "default.pt")  # built by scripts/build_default_model.py
 
 
 def plugin_version():
@@ -71,16 +73,23 @@ def _load_archive(path, parameter):
 
     if not os.path.isfile(path):
         raise InputError(parameter, f"{path} does not exist or is not a file")
+    unreadable = f"{path} is not a readable PyTorch file; it may be truncated or of another kind"
+    if not zipfile.is_zipfile(path):
+        raise InputError(parameter, unreadable)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputError(parameter, f"{path} holds pickled Python objects, not only weights; it was refused "
-                                    f"and nothing in it was run ({first_line})") from None
+                                    f"and nothing in it was run ({_gist(error)})") from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InputError(parameter, f"{path} is not a readable PyTorch file; it may be truncated or of "
-                                    f"another kind ({first_line})") from None
+        raise InputError(parameter, f"{unreadable} ({_gist(error)})") from None
+
+
+def _gist(error):
+    """The line of a (long) torch.load error that says what was wrong, at most 200 characters."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+    telling = [line for line in lines if "Unsupported global" in line]
+    return (telling or lines)[0][:200]
 
 
 def _checked_metadata(document, path, parameter):

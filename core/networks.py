@@ -13,8 +13,12 @@ ARCHITECTURES = {
                "(57 M parameters, about 230 MB per model file)",
     "alexnet_compact": "AlexNet's convolutional layers with a compact 256-unit head "
                        "(4.8 M parameters, about 10 MB per model file in half precision)",
+    "alexnet_bn": "AlexNet's layers with batch normalisation after every convolution and the compact head "
+                  "(4.8 M parameters)",
     "squeezenet1_1": "SqueezeNet 1.1, a light fully convolutional backbone (0.7 M parameters)",
 }
+# alexnet_bn's convolutions sit at other indices than torchvision AlexNet's: plain index -> ours
+ALEXNET_BN_CONVOLUTIONS = {0: 0, 3: 4, 6: 8, 8: 11, 10: 14}
 COMPACT_HEAD_UNITS = 256
 INPUT_SIZE = 224  # pixels, AlexNet's input (section III-C)
 
@@ -32,6 +36,13 @@ def build_network(architecture, class_count):
     if architecture == "squeezenet1_1":
         return torchvision.models.squeezenet1_1(num_classes=class_count)
     network = torchvision.models.alexnet(num_classes=class_count)
+    if architecture == "alexnet_bn":
+        layers = []
+        for layer in network.features:
+            layers.append(layer)
+            if isinstance(layer, nn.Conv2d):
+                layers.append(nn.BatchNorm2d(layer.out_channels))
+        network.features = nn.Sequential(*layers)
     network.classifier = nn.Sequential(
         nn.Dropout(p=0.5),
         nn.Linear(256 * 6 * 6, COMPACT_HEAD_UNITS),
@@ -50,8 +61,22 @@ def transfer_weights(network, weights):
     classes) keep their fresh initialisation. Returns (copied, skipped) name lists.
     """
     own = network.state_dict()
+    weights = _moved_to_batch_norm_layout(weights, own)
     copied = {name: tensor for name, tensor in weights.items()
               if name in own and tuple(own[name].shape) == tuple(tensor.shape)}
     own.update({name: tensor.to(own[name].dtype) for name, tensor in copied.items()})
     network.load_state_dict(own)
     return sorted(copied), sorted(set(weights) - set(copied))
+
+
+def _moved_to_batch_norm_layout(weights, own):
+    """``weights`` with torchvision AlexNet's convolutions renamed to alexnet_bn's indices, when that is the case."""
+    if "features.3.weight" not in weights or "features.1.running_mean" not in own:
+        return weights
+    moved = {}
+    for name, tensor in weights.items():
+        parts = name.split(".")
+        if parts[0] == "features" and int(parts[1]) in ALEXNET_BN_CONVOLUTIONS:
+            name = ".".join(["features", str(ALEXNET_BN_CONVOLUTIONS[int(parts[1])]), *parts[2:]])
+        moved[name] = tensor
+    return moved

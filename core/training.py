@@ -44,6 +44,7 @@ class TrainingConfig:
     offsets: tuple = DEFAULT_OFFSETS
     init_weights: str = None
     half_precision: bool = False
+    time_limit_minutes: float = 0.0  # stop after the epoch that passes this much training time (0: none)
 
     def validate(self):
         """Raise InputError naming the first bad setting."""
@@ -63,6 +64,9 @@ class TrainingConfig:
             raise InputError("DEVICE", f"must be one of {', '.join(DEVICES)}, got {self.device!r}")
         if not 1 <= self.patience <= MAX_EPOCHS:
             raise InputError("PATIENCE", f"must lie in [1, {MAX_EPOCHS}] epochs, got {self.patience}")
+        if not (np.isfinite(self.time_limit_minutes) and self.time_limit_minutes >= 0):
+            raise InputError("TIME_LIMIT", f"must be 0 (none) or a positive number of minutes, "
+                                           f"got {self.time_limit_minutes}")
 
 
 def choose_device(name):
@@ -145,25 +149,29 @@ class Trainer:
             raise Cancelled()
 
     def _train_epoch(self, epoch):
-        torch, config = self.torch, self.config
-        self.network.train()
+        config = self.config
         order = np.random.default_rng([config.seed, epoch, 1]).permutation(self.train_idx)
         total, batches = 0.0, range(0, len(order), config.batch_size)
         for number, start in enumerate(batches):
             self._check_cancel()
             inputs, labels = batch_inputs(self.examples, order[start:start + config.batch_size], config.seed,
                                           epoch + 1, config)
-            inputs = torch.from_numpy(inputs).to(self.device)
-            labels = torch.from_numpy(labels.astype(np.int64)).to(self.device)
-            self.optimizer.zero_grad()
-            loss = self.loss(self.network(inputs), labels)
-            loss.backward()
-            self.optimizer.step()
-            value = loss.item()
+            value = self.step(inputs, labels)
             total += value * len(labels)
             self.progress((epoch + (number + 1) / len(batches)) / config.epochs,
                           f"epoch {epoch + 1}/{config.epochs}, batch {number + 1}/{len(batches)}, loss {value:.4f}")
         return total / len(order)
+
+    def step(self, inputs, labels):
+        """One optimiser step on a (B, 3, P, P) input batch and its (B,) labels; returns the batch loss."""
+        torch = self.torch
+        self.network.train()
+        self.optimizer.zero_grad()
+        loss = self.loss(self.network(torch.from_numpy(inputs).to(self.device)),
+                         torch.from_numpy(labels.astype(np.int64)).to(self.device))
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
 
     def _validate(self):
         """(validation loss, Table I metrics) with one fixed random look per example."""
@@ -193,7 +201,8 @@ class Trainer:
                 "training": {"epochs": config.epochs, "batch_size": config.batch_size,
                              "learning_rate": config.learning_rate, "optimizer": "Adam",
                              "validation_fraction": config.validation_fraction, "seed": config.seed,
-                             "patience": config.patience, "device": self.device,
+                             "patience": config.patience, "time_limit_minutes": config.time_limit_minutes,
+                             "device": self.device,
                              "train_examples": int(len(self.train_idx)),
                              "validation_examples": int(len(self.valid_idx))},
                 "history": self.history, "validation_metrics": metrics}
@@ -207,6 +216,9 @@ class Trainer:
             epoch_started = time.time()
             train_loss = self._train_epoch(epoch)
             valid_loss, valid_metrics = self._validate()
+            if not (np.isfinite(train_loss) and np.isfinite(valid_loss)):
+                raise InputError("LEARNING_RATE", f"training diverged in epoch {epoch + 1} (loss {train_loss}); "
+                                                  f"try a smaller learning rate than {config.learning_rate:g}")
             self.history.append({"epoch": epoch + 1, "train_loss": train_loss, "validation_loss": valid_loss,
                                  "validation_accuracy": valid_metrics["accuracy"],
                                  "seconds": time.time() - epoch_started})
@@ -221,6 +233,9 @@ class Trainer:
             elif epoch - best_epoch >= config.patience:
                 self.log(f"Early stop: no better validation loss for {config.patience} epochs")
                 break
+            if config.time_limit_minutes and time.time() - started > 60 * config.time_limit_minutes:
+                self.log(f"Time limit of {config.time_limit_minutes:g} minutes reached after epoch {epoch + 1}")
+                break
         self.network.load_state_dict(best_state)
         self.progress(1.0, "evaluating the best epoch at the detector's wrap settings")
         evaluation = self.evaluate_best()
@@ -232,8 +247,7 @@ class Trainer:
 
     def evaluate_best(self):
         """Table I metrics and confusion matrix of the validation set at every look (section III-C)."""
-        patches = [self.examples.patch(int(position)) for position in self.valid_idx]
-        probabilities = classify_patches(self.network, patches, self.config.intervals, self.config.offsets,
+        probabilities = classify_patches(self.network, self.examples.subset(self.valid_idx), self.config.intervals, self.config.offsets,
                                          self.device, batch_size=max(self.config.batch_size, 16),
                                          is_cancelled=self.is_cancelled)
         labels = self.examples.labels[self.valid_idx]

@@ -53,14 +53,16 @@ at the datasets' pixel size) or point layer (interpolated first by matrix comple
 stable-ground patches are cut as extra negatives, as the paper does with UK data; polygons of
 <b>areas to avoid</b> keep known deformation out.</p>
 <p><b>Architecture</b>: AlexNet as in the paper (about 230 MB per model), AlexNet with a compact
-head (about 10-20 MB), or SqueezeNet 1.1 (light). <b>Initial weights</b> (optional): a local file
+head (about 10-20 MB; the bundled model), the compact AlexNet with batch normalisation, or
+SqueezeNet 1.1 (light). <b>Initial weights</b> (optional): a local file
 of ImageNet weights in torchvision's format (e.g. alexnet-owt-7be5be79.pth) for transfer learning,
-or one of our models to fine-tune; layers that do not fit (the last layer) start afresh. Nothing is
+or one of our models to fine-tune or to resume from a checkpoint; layers that do not fit (the last layer) start afresh. Nothing is
 downloaded.</p>
 <p>Every example is wrapped at a random interval (14, 7, 3.5, 1.75 mm/yr) and offset (0, 3.5, 7,
 10.5 mm/yr), scaled to gray 0-255 over three channels, flipped and rotated at random. Adam with
 the learning rate given (1e-4 suits AlexNet from scratch); training stops early when the
-validation loss has not improved for <b>patience</b> epochs, and the best epoch is kept. After
+validation loss has not improved for <b>patience</b> epochs, or after the epoch that passes the
+<b>time limit</b>, and the best epoch is kept. After
 every better epoch the model file is rewritten, so Cancel leaves the last good checkpoint.</p>
 <p>The <b>report</b> (HTML) gives the per-epoch losses, the learning curve and the paper's Table I
 metrics (accuracy, precision, recall, false positive rate, %) with the confusion matrix, measured
@@ -114,6 +116,9 @@ class TrainAlgorithm(InsarAlgorithm):
         self.addParameter(advanced(QgsProcessingParameterNumber(
             "PATIENCE", "Early stopping patience (epochs without a better validation loss)", defaultValue=5,
             minValue=1, maxValue=1000)))
+        self.addParameter(advanced(QgsProcessingParameterNumber(
+            "TIME_LIMIT", "Time limit (minutes of training; 0: none)", type=QgsProcessingParameterNumber.Double,
+            defaultValue=0.0, minValue=0.0)))
         for parameter in wrap_parameters():
             self.addParameter(parameter)
         self.addParameter(advanced(QgsProcessingParameterBoolean(
@@ -182,6 +187,7 @@ class TrainAlgorithm(InsarAlgorithm):
             seed=self.parameterAsInt(parameters, "SEED", context),
             device=device_value(self, parameters, context),
             patience=self.parameterAsInt(parameters, "PATIENCE", context),
+            time_limit_minutes=self.parameterAsDouble(parameters, "TIME_LIMIT", context),
             intervals=intervals, offsets=offsets, init_weights=init,
             half_precision=self.parameterAsBool(parameters, "HALF_PRECISION", context))
 

@@ -46,6 +46,9 @@ def main():
     parser.add_argument("--per-class", type=int, default=1200, help="training examples per class")
     parser.add_argument("--test-per-class", type=int, default=300, help="held-out examples per class")
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--init", help="start from this model file (e.g. a checkpoint) instead of random weights")
+    parser.add_argument("--minutes", type=float, default=0.0, help="stop after the epoch that passes this "
+                                                                     "much training time (0: no limit)")
     parser.add_argument("--data", default=os.path.join(ROOT, "bench", "data", "default-model"))
     parser.add_argument("--output", default=os.path.join(MODEL_FOLDER, MODEL_NAME))
     arguments = parser.parse_args()
@@ -55,7 +58,7 @@ def main():
     test_folder = ensure_dataset(SynthesisConfig(kind="both", count_per_class=arguments.test_per_class,
                                                  seed=TEST_SEED, sources=WIDE_POINT_SOURCES), os.path.join(arguments.data, "test"))
     config = TrainingConfig(architecture="alexnet_compact", epochs=arguments.epochs, seed=TRAINING_SEED,
-                            half_precision=True)
+                            half_precision=True, init_weights=arguments.init, time_limit_minutes=arguments.minutes)
     started = time.time()
     result = train(Examples(open_datasets([train_folder])), config, arguments.output,
                    log=lambda message: print(message, flush=True))

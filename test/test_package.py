@@ -41,8 +41,10 @@ def test_zip_has_one_top_level_plugin_folder_without_development_files(built_zip
     inside = {name.split("/", 1)[1] for name in names}
     for needed in ["__init__.py", "metadata.txt", "plugin.py", "LICENSE", "README.md", "resources/icon.svg",
                    "processing_provider/provider.py", "processing_provider/interpolate_algorithm.py",
-                   "core/__init__.py", "core/interpolation.py", "core/dependencies.py"]:
+                   "core/__init__.py", "core/interpolation.py", "core/dependencies.py",
+                   "resources/models/default.pt", "resources/models/README.md"]:
         assert needed in inside, needed
+    assert os.path.getsize(built_zip) < 25e6
     for name in inside:
         top = name.split("/")[0]
         assert top not in {"test", "bench", ".venv", "build", ".git", ".ci", "scripts", "dist"}, name
