@@ -3,8 +3,6 @@
 The Processing glue only: ``core.model_file.load_model``, ``core.examples``
 and ``core.evaluation.evaluate``; the report comes from ``core.training_report``.
 """
-import os
-
 from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
@@ -13,7 +11,7 @@ from qgis.core import (
 
 from ..core.raster_io import atomic_outputs
 from .algorithm_base import InsarAlgorithm
-from .inputs import error, progress_reporter
+from .inputs import progress_reporter
 from .model_inputs import (
     add_metric_outputs,
     advanced,
@@ -21,6 +19,7 @@ from .model_inputs import (
     dataset_parameters,
     device_parameter,
     device_value,
+    file_destination,
     metric_results,
     wrap_parameters,
     wrap_values,
@@ -68,11 +67,7 @@ class EvaluateAlgorithm(InsarAlgorithm):
         from ..core.training import choose_device, use_all_cores
         from ..core.training_report import evaluation_html
 
-        report_path = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
-        if not report_path:
-            raise error("OUTPUT_REPORT", "needs a file path")
-        if not os.path.isdir(os.path.dirname(os.path.abspath(report_path))):
-            raise error("OUTPUT_REPORT", f"the folder of {report_path} does not exist")
+        report_path = file_destination(self, parameters, "OUTPUT_REPORT", context)
         device = choose_device(device_value(self, parameters, context))
         use_all_cores()
         model = load_model(self.parameterAsFile(parameters, "MODEL", context), "MODEL", device)

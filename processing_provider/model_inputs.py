@@ -3,6 +3,8 @@
 Dataset folders (one required, more optional), wrap intervals and offsets,
 the compute device, and the Table I metrics as numeric outputs.
 """
+import os
+
 from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingParameterDefinition,
@@ -14,7 +16,7 @@ from qgis.core import (
 from ..core.metrics import TABLE_I_COLUMNS
 from ..core.training import DEVICES
 from ..core.wrapping import DEFAULT_INTERVALS, DEFAULT_OFFSETS, parse_intervals, parse_offsets
-from .inputs import is_set
+from .inputs import error, is_set
 
 METRIC_OUTPUTS = {name: name.upper() for name in TABLE_I_COLUMNS}  # Table I column -> output name
 METRIC_TITLES = {"accuracy": "Accuracy (%)", "precision": "Precision (%)", "recall": "Recall (%)",
@@ -79,3 +81,16 @@ def add_metric_outputs(algorithm):
 def metric_results(metrics):
     """Processing results for the Table I metrics (%)."""
     return {output: float(metrics[name]) for name, output in METRIC_OUTPUTS.items()}
+
+
+def file_destination(algorithm, parameters, name, context):
+    """The path of file destination ``name`` (None when optional and unset); its folder must exist."""
+    if not is_set(parameters, name) and algorithm.parameterDefinition(name).flags() & \
+            QgsProcessingParameterDefinition.FlagOptional:
+        return None
+    path = algorithm.parameterAsFileOutput(parameters, name, context)
+    if not path:
+        raise error(name, "needs a file path")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise error(name, f"the folder of {path} does not exist")
+    return path

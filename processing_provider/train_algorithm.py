@@ -39,6 +39,7 @@ from .model_inputs import (
     dataset_parameters,
     device_parameter,
     device_value,
+    file_destination,
     metric_results,
     wrap_parameters,
     wrap_values,
@@ -140,7 +141,8 @@ class TrainAlgorithm(InsarAlgorithm):
         from ..core.training_report import learning_curve_png, training_html
 
         config = self._config(parameters, context)
-        model_path, report_path, curve_path = self._destinations(parameters, context)
+        model_path, report_path, curve_path = (file_destination(self, parameters, name, context)
+                                               for name in ("OUTPUT_MODEL", "OUTPUT_REPORT", "OUTPUT_CURVE"))
         datasets = open_datasets(dataset_folders(self, parameters, context))
         negatives = self._real_negatives(parameters, context, feedback, datasets)
         examples = Examples(datasets, negatives)
@@ -190,19 +192,6 @@ class TrainAlgorithm(InsarAlgorithm):
             time_limit_minutes=self.parameterAsDouble(parameters, "TIME_LIMIT", context),
             intervals=intervals, offsets=offsets, init_weights=init,
             half_precision=self.parameterAsBool(parameters, "HALF_PRECISION", context))
-
-    def _destinations(self, parameters, context):
-        model = self.parameterAsFileOutput(parameters, "OUTPUT_MODEL", context)
-        report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
-        curve = self.parameterAsFileOutput(parameters, "OUTPUT_CURVE", context) if is_set(parameters, "OUTPUT_CURVE") else None
-        for name, path in (("OUTPUT_MODEL", model), ("OUTPUT_REPORT", report), ("OUTPUT_CURVE", curve)):
-            if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path)) or "."):
-                raise error(name, f"the folder of {path} does not exist")
-        if not model:
-            raise error("OUTPUT_MODEL", "needs a file path")
-        if not report:
-            raise error("OUTPUT_REPORT", "needs a file path")
-        return model, report, curve
 
     @staticmethod
     def _progress(feedback):
