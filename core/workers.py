@@ -11,6 +11,8 @@ depend on how many workers share the work.
 import multiprocessing
 import os
 import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, wait
 from contextlib import contextmanager
 
@@ -18,6 +20,7 @@ from .errors import Cancelled
 
 SINGLE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 POLL_SECONDS = 0.2  # how often a waiting parent checks for Cancel
+PARENT_POLL_SECONDS = 1.0  # how often a worker checks that its parent still lives
 
 
 def python_executable():
@@ -74,17 +77,32 @@ def _main_script_hidden():
         main.__dict__.update(saved)
 
 
+def _exit_when_orphaned(parent_pid):
+    """End this worker once its parent has gone (killed, crashed), so no orphan keeps computing."""
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
+
+
+def _start_worker(parent_pid, initializer, initargs):
+    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True).start()
+    if initializer is not None:
+        initializer(*initargs)
+
+
 @contextmanager
 def process_pool(workers, initializer=None, initargs=()):
     """A ProcessPoolExecutor of ``workers`` single-threaded spawned processes.
 
     Workers start as jobs are submitted, so the environment stays prepared
-    for the pool's whole life.
+    for the pool's whole life. A worker whose parent dies exits within
+    PARENT_POLL_SECONDS (where the OS reports the new parent: not Windows).
     """
     context = multiprocessing.get_context("spawn")
     context.set_executable(python_executable())
     with _environment(SINGLE_THREAD), _main_script_hidden():
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                                   initargs=(os.getpid(), initializer, initargs))
         try:
             yield pool
         finally:
