@@ -28,7 +28,8 @@ VERSION = 1
 REQUIRED_METADATA = ("architecture", "classes", "input_size", "intervals_mm_yr", "offsets_mm_yr", "plugin_version")
 PLUGIN_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLUGIN_METADATA = os.path.join(PLUGIN_ROOT, "metadata.txt")
-DEFAULT_MODEL_PATH = os.path.join(PLUGIN_ROOT, "resources", "models", "default.pt")  # built by scripts/build_default_model.py
+# The bundled model, built by scripts/build_default_model.py
+DEFAULT_MODEL_PATH = os.path.join(PLUGIN_ROOT, "resources", "models", "default.pt")
 
 
 def plugin_version():

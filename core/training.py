@@ -247,8 +247,8 @@ class Trainer:
 
     def evaluate_best(self):
         """Table I metrics and confusion matrix of the validation set at every look (section III-C)."""
-        probabilities = classify_patches(self.network, self.examples.subset(self.valid_idx), self.config.intervals, self.config.offsets,
-                                         self.device, batch_size=max(self.config.batch_size, 16),
+        probabilities = classify_patches(self.network, self.examples.subset(self.valid_idx), self.config.intervals,
+                                         self.config.offsets, self.device, batch_size=max(self.config.batch_size, 16),
                                          is_cancelled=self.is_cancelled)
         labels = self.examples.labels[self.valid_idx]
         predicted = predicted_classes(probabilities)

@@ -57,11 +57,12 @@ stable-ground patches are cut as extra negatives, as the paper does with UK data
 head (about 10-20 MB; the bundled model), the compact AlexNet with batch normalisation, or
 SqueezeNet 1.1 (light). <b>Initial weights</b> (optional): a local file
 of ImageNet weights in torchvision's format (e.g. alexnet-owt-7be5be79.pth) for transfer learning,
-or one of our models to fine-tune or to resume from a checkpoint; layers that do not fit (the last layer) start afresh. Nothing is
-downloaded.</p>
+or one of our models to fine-tune or to resume from a checkpoint; layers that do not fit (the last
+layer) start afresh. Nothing is downloaded.</p>
 <p>Every example is wrapped at a random interval (14, 7, 3.5, 1.75 mm/yr) and offset (0, 3.5, 7,
 10.5 mm/yr), scaled to gray 0-255 over three channels, flipped and rotated at random. Adam with
-the learning rate given (1e-4 suits AlexNet from scratch); training stops early when the
+the learning rate given (1e-4 suits AlexNet from scratch; expect several epochs at chance level
+before it learns when no ImageNet weights are given); training stops early when the
 validation loss has not improved for <b>patience</b> epochs, or after the epoch that passes the
 <b>time limit</b>, and the best epoch is kept. After
 every better epoch the model file is rewritten, so Cancel leaves the last good checkpoint.</p>

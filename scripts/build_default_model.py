@@ -56,7 +56,8 @@ def main():
                                                   sources=WIDE_POINT_SOURCES),
                                   os.path.join(arguments.data, "train"))
     test_folder = ensure_dataset(SynthesisConfig(kind="both", count_per_class=arguments.test_per_class,
-                                                 seed=TEST_SEED, sources=WIDE_POINT_SOURCES), os.path.join(arguments.data, "test"))
+                                                 seed=TEST_SEED, sources=WIDE_POINT_SOURCES),
+                                 os.path.join(arguments.data, "test"))
     config = TrainingConfig(architecture="alexnet_compact", epochs=arguments.epochs, seed=TRAINING_SEED,
                             half_precision=True, init_weights=arguments.init, time_limit_minutes=arguments.minutes)
     started = time.time()
