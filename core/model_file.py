@@ -116,20 +116,27 @@ def _checked_metadata(document, path, parameter):
     return metadata
 
 
-def read_model_file(path, parameter="MODEL"):
-    """(metadata dict, weights dict) of one of our model files; InputError naming ``parameter`` if not."""
-    require("torch")
+def _is_state_dict(value):
+    """True for a non-empty dict of layer name -> tensor."""
     import torch
 
-    document = _load_archive(path, parameter)
+    return (isinstance(value, dict) and bool(value)
+            and all(isinstance(name, str) and isinstance(tensor, torch.Tensor) for name, tensor in value.items()))
+
+
+def _model_parts(document, path, parameter):
+    """(metadata, weights) of a loaded model document; InputError naming ``parameter`` if it is not ours."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise InputError(parameter, f"{path} is not an insardefo model file (no {FORMAT!r} format tag)")
     metadata = _checked_metadata(document, path, parameter)
-    weights = document.get("weights")
-    if not (isinstance(weights, dict) and weights
-            and all(isinstance(name, str) and isinstance(tensor, torch.Tensor) for name, tensor in weights.items())):
+    if not _is_state_dict(document.get("weights")):
         raise InputError(parameter, f"{path} holds no weights")
-    return metadata, weights
+    return metadata, document["weights"]
+
+
+def read_model_file(path, parameter="MODEL"):
+    """(metadata dict, weights dict) of one of our model files; InputError naming ``parameter`` if not."""
+    return _model_parts(_load_archive(path, parameter), path, parameter)
 
 
 def read_init_weights(path, parameter="INIT_WEIGHTS"):
@@ -137,15 +144,11 @@ def read_init_weights(path, parameter="INIT_WEIGHTS"):
 
     Returns (weights dict, description) where description says which kind it was.
     """
-    require("torch")
-    import torch
-
     document = _load_archive(path, parameter)
     if isinstance(document, dict) and document.get("format") == FORMAT:
-        metadata, weights = read_model_file(path, parameter)
+        metadata, weights = _model_parts(document, path, parameter)
         return weights, f"insardefo model ({metadata['architecture']}, classes {', '.join(metadata['classes'])})"
-    if isinstance(document, dict) and document and all(
-            isinstance(name, str) and isinstance(tensor, torch.Tensor) for name, tensor in document.items()):
+    if _is_state_dict(document):
         return dict(document), "torchvision state dict"
     raise InputError(parameter, f"{path} is neither an insardefo model nor a torchvision state dict of tensors")
 

@@ -31,7 +31,7 @@ from ..core.errors import Cancelled
 from ..core.networks import ARCHITECTURES
 from ..core.raster_io import atomic_outputs
 from .algorithm_base import InsarAlgorithm
-from .inputs import error, is_set, raster_path
+from .inputs import error, is_set, progress_reporter, raster_path
 from .model_inputs import (
     add_metric_outputs,
     advanced,
@@ -150,7 +150,7 @@ class TrainAlgorithm(InsarAlgorithm):
         feedback.pushInfo(f"{len(examples)} examples, classes {', '.join(examples.classes)}: "
                           f"{examples.describe()['class_counts']}")
         try:
-            result = train(examples, config, model_path, progress=self._progress(feedback),
+            result = train(examples, config, model_path, progress=progress_reporter(feedback),
                            is_cancelled=feedback.isCanceled, log=feedback.pushInfo)
         except Cancelled:
             kept = "the last good checkpoint is kept" if os.path.exists(model_path) else "no model was written"
@@ -193,13 +193,6 @@ class TrainAlgorithm(InsarAlgorithm):
             time_limit_minutes=self.parameterAsDouble(parameters, "TIME_LIMIT", context),
             intervals=intervals, offsets=offsets, init_weights=init,
             half_precision=self.parameterAsBool(parameters, "HALF_PRECISION", context))
-
-    @staticmethod
-    def _progress(feedback):
-        def report(fraction, message):
-            feedback.setProgress(100.0 * fraction)
-            feedback.setProgressText(message)
-        return report
 
     def _real_negatives(self, parameters, context, feedback, datasets):
         """(M, P, P) float32 stable-ground patches (mm/yr) or None when no layer is given."""
