@@ -149,7 +149,7 @@ def test_a_saved_model_reloads_with_identical_outputs(tiny_model, tmp_path):
     assert os.path.getsize(tmp_path / "half.pt") < 0.55 * os.path.getsize(tmp_path / "again.pt")
 
 
-def test_evaluation_at_detector_settings_matches_training_report(tiny_model, tiny_dataset):
+def test_evaluation_scores_every_example_and_refuses_other_input_sizes(tiny_model, tiny_dataset):
     path, result = tiny_model
     examples = Examples(open_datasets([tiny_dataset]))
     outcome = evaluate(load_model(path), examples, DEFAULT_INTERVALS, DEFAULT_OFFSETS)
