@@ -12,15 +12,16 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt
 
 from .delaunay import delaunay_interpolate
-from .errors import Cancelled, InputError
+from .errors import InputError
 from .matrix_completion import MatrixCompletionSettings, complete_fast
-from .raster_io import (SCRATCH_OPTIONS, atomic_outputs, create_like, open_band, read_window,
+from .raster_io import (SCRATCH_OPTIONS, atomic_outputs, count_finite, create_like, open_band, read_window,
                         row_blocks)
 from .spike_noise import spike_noise_map
 from .tiling import blend_weights, make_tiles
 
 METHODS = ("matrix_completion", "delaunay")
 BLEND = 64  # pixels on each side of a tile boundary over which tiles are cross-faded
+SPARSE_INTERIOR_SHARE = 0.5  # share of valid cells with four valid neighbours below which a raster is sparse
 EDGE_MARGIN = 64  # pixels kept between the blend band and a window edge, beyond MAX_DISTANCE
 
 
@@ -50,6 +51,27 @@ def interpolate_array(sparse, method="matrix_completion", settings=MatrixComplet
     return dense
 
 
+def looks_sparse(path, band_number=1, parameter="INPUT"):
+    """Whether a velocity raster holds scattered measurements rather than a dense map.
+
+    Sparse: fewer than SPARSE_INTERIOR_SHARE of its valid cells have all
+    four neighbours valid (persistent-scatterer rasters: well under a
+    third, even in towns; interpolated maps: over 95 %). Streamed in row blocks.
+    """
+    dataset, band = open_band(path, band_number, parameter)
+    height, width = dataset.RasterYSize, dataset.RasterXSize
+    valid = interior = 0
+    for row, rows in row_blocks(height):
+        top, bottom = max(0, row - 1), min(height, row + rows + 1)
+        finite = np.isfinite(read_window(band, (top, 0, bottom - top, width)))
+        padded = np.pad(finite, 1)
+        surrounded = finite & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+        block = slice(row - top, row - top + rows)
+        valid += int(finite[block].sum())
+        interior += int(surrounded[block].sum())
+    return interior < SPARSE_INTERIOR_SHARE * valid
+
+
 def _check_method(method):
     if method not in METHODS:
         raise InputError("METHOD", f"must be one of {', '.join(METHODS)}, got {method!r}")
@@ -66,17 +88,7 @@ def _validate(settings, max_distance, tile_size, method):
 
 def _count_measurements(band, height, width, is_cancelled):
     """Number of finite cells; raises InputError on infinite values or too few cells."""
-    measured = 0
-    for row, rows in row_blocks(height):
-        if is_cancelled is not None and is_cancelled():
-            raise Cancelled()
-        block = read_window(band, (row, 0, rows, width))
-        if np.isinf(block).any():
-            raise InputError("INPUT", f"holds infinite values (first in rows {row}-{row + rows - 1}); "
-                                      "set them to nodata first")
-        measured += int(np.isfinite(block).sum())
-    if measured == 0:
-        raise InputError("INPUT", "has no valid cell: every cell is nodata or NaN")
+    measured = count_finite(band, height, width, is_cancelled)
     if measured < 3:
         raise InputError("INPUT", f"has {measured} valid cell(s); interpolation needs at least 3")
     return measured

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import numpy as np
 from osgeo import gdal
 
-from .errors import InputError
+from .errors import Cancelled, InputError
 
 BLOCK_ROWS = 512  # rows per block when streaming a whole raster
 OUTPUT_OPTIONS = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE",
@@ -50,6 +50,26 @@ def read_window(band, window):
 def row_blocks(height, block_rows=BLOCK_ROWS):
     """Windows' (row, rows) pairs covering ``height`` rows in blocks."""
     return [(row, min(block_rows, height - row)) for row in range(0, height, block_rows)]
+
+
+def count_finite(band, height, width, is_cancelled=None, parameter="INPUT"):
+    """Number of finite cells of a band, streamed in row blocks.
+
+    Raises InputError naming ``parameter`` when a cell is infinite or no
+    cell is valid, and core.errors.Cancelled when ``is_cancelled()`` turns true.
+    """
+    valid = 0
+    for row, rows in row_blocks(height):
+        if is_cancelled is not None and is_cancelled():
+            raise Cancelled()
+        block = read_window(band, (row, 0, rows, width))
+        if np.isinf(block).any():
+            raise InputError(parameter, f"holds infinite values (first in rows {row}-{row + rows - 1}); "
+                                        "set them to nodata first")
+        valid += int(np.isfinite(block).sum())
+    if valid == 0:
+        raise InputError(parameter, "has no valid cell: every cell is nodata or NaN")
+    return valid
 
 
 def create_like(path, template, options=OUTPUT_OPTIONS, nodata=float("nan")):

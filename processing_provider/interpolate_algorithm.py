@@ -6,18 +6,14 @@ raster), checks them, and hands plain arrays and file paths to
 become :class:`QgsProcessingException` messages that start with the name of
 the parameter to fix; cancelling stops cleanly and leaves no output file.
 """
-import math
 import os
 import shutil
 import tempfile
 
 from qgis.core import (
-    QgsCoordinateReferenceSystem,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterCrs,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
-    QgsProcessingParameterExtent,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingUtils,
@@ -26,8 +22,8 @@ from qgis.core import (
 )
 
 from .algorithm_base import InsarAlgorithm
-from .inputs import (error, is_set, progress_reporter, read_points, velocity_field_index,
-                     velocity_input_parameters, velocity_raster_path, working_crs)
+from .inputs import error, is_set, progress_reporter, velocity_input_parameters, velocity_raster_path
+from .point_gridding import grid_points, gridding_parameters
 
 METHODS = [
     ("matrix_completion", "Matrix completion (paper, Algorithm 1)"),
@@ -70,9 +66,6 @@ class InterpolateAlgorithm(InsarAlgorithm):
     INPUT = "INPUT"
     FIELD = "FIELD"
     BAND = "BAND"
-    PIXEL_SIZE = "PIXEL_SIZE"
-    EXTENT = "EXTENT"
-    TARGET_CRS = "TARGET_CRS"
     METHOD = "METHOD"
     P = "P"
     SIGMA = "SIGMA"
@@ -87,13 +80,8 @@ class InterpolateAlgorithm(InsarAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         for parameter in velocity_input_parameters("Velocity points or sparse velocity raster"):
             self.addParameter(parameter)
-        self.addParameter(QgsProcessingParameterNumber(
-            self.PIXEL_SIZE, "Pixel size (map units of the working CRS; point input)",
-            type=QgsProcessingParameterNumber.Double, optional=True))
-        self.addParameter(QgsProcessingParameterExtent(
-            self.EXTENT, "Output extent (point input; default: the points' extent)", optional=True))
-        self.addParameter(QgsProcessingParameterCrs(
-            self.TARGET_CRS, "Target CRS (projected; point input)", optional=True))
+        for parameter in gridding_parameters():
+            self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterEnum(
             self.METHOD, "Method", options=[label for _, label in METHODS], defaultValue=0))
 
@@ -157,7 +145,7 @@ class InterpolateAlgorithm(InsarAlgorithm):
             if isinstance(layer, QgsVectorLayer):
                 scratch = tempfile.mkdtemp(prefix="insardefo-points-", dir=QgsProcessingUtils.tempFolder())
                 sparse_path = os.path.join(scratch, "sparse.tif")
-                self._grid_points(layer, parameters, context, feedback, sparse_path)
+                grid_points(self, layer, parameters, context, feedback, sparse_path)
                 summary = interpolate_raster(sparse_path, output, band=1, **options)
             elif isinstance(layer, QgsRasterLayer):
                 source = velocity_raster_path(layer, parameters)
@@ -184,30 +172,3 @@ class InterpolateAlgorithm(InsarAlgorithm):
         if not path.lower().endswith(GEOTIFF_EXTENSIONS):
             raise error(name, f"must be a GeoTIFF (.tif) file, got {path}")
         return path
-
-    def _grid_points(self, layer, parameters, context, feedback, path):
-        """Read the points, check them and write the sparse raster to ``path``."""
-        from ..core.raster_grid import grid_for_points, write_point_raster
-
-        target = self.parameterAsCrs(parameters, self.TARGET_CRS, context) if is_set(parameters, self.TARGET_CRS) else None
-        crs = working_crs(layer, target, self.INPUT, self.TARGET_CRS)
-        field_name = self.parameterAsString(parameters, self.FIELD, context)
-        index = velocity_field_index(layer, field_name, self.INPUT, self.FIELD)
-        if not is_set(parameters, self.PIXEL_SIZE):
-            raise error(self.PIXEL_SIZE, "is required for a point layer (map units of the working CRS)")
-        pixel_size = self.parameterAsDouble(parameters, self.PIXEL_SIZE, context)
-        if not (math.isfinite(pixel_size) and pixel_size > 0):
-            raise error(self.PIXEL_SIZE, f"must be a positive number of map units, got {pixel_size}")
-        x, y, v = read_points(layer, index, crs, context, feedback, self.INPUT, self.FIELD)
-
-        extent = None
-        if is_set(parameters, self.EXTENT):
-            rectangle = self.parameterAsExtent(parameters, self.EXTENT, context, crs)
-            if rectangle.isNull() or rectangle.isEmpty():
-                raise error(self.EXTENT, "is empty")
-            extent = (rectangle.xMinimum(), rectangle.yMinimum(), rectangle.xMaximum(), rectangle.yMaximum())
-        grid = grid_for_points(x, y, pixel_size, extent)
-        feedback.pushInfo(f"Gridding {len(v)} measurements onto {grid.width} x {grid.height} cells "
-                          f"of {pixel_size:g} map units in {crs.authid() or crs.description()}")
-        cells = write_point_raster(x, y, v, grid, crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED_GDAL), path)
-        feedback.pushInfo(f"{cells} measured cells")
