@@ -181,7 +181,7 @@ def check_scene(grid, seed, point_sources, tunnels, threshold):
 
 
 def make_scene(grid, seed=0, point_sources=SCALED, tunnels=SCALED, geometry=ASCENDING, noise_map=None,
-               threshold=1.0, progress=None, is_cancelled=None):
+               threshold=1.0, ranges=SourceRanges(), progress=None, is_cancelled=None):
     """A synthetic velocity map with known sources on ``grid`` (a GridSpec in metres).
 
     ``point_sources``, ``tunnels``: how many of each (SCALED: one per
@@ -190,7 +190,9 @@ def make_scene(grid, seed=0, point_sources=SCALED, tunnels=SCALED, geometry=ASCE
     ``noise_map``: path of a raster of spike noise N = y -
     med3x3(y) in mm/yr whose values the noise is drawn from (None: white
     noise of the drawn nugget). ``threshold``: |LOS| in mm/yr above which a
-    pixel belongs to its source's truth region. ``progress(fraction,
+    pixel belongs to its source's truth region. ``ranges``: the
+    core.deformation_sources.SourceRanges sources are drawn from (default:
+    section III-B's). ``progress(fraction,
     message)``, ``is_cancelled()``: optional callbacks; Cancelled is raised
     when the latter returns True. The same arguments give the same scene.
     Returns a VelocityScene. Memory: about 250 bytes per pixel, mostly the
@@ -204,7 +206,7 @@ def make_scene(grid, seed=0, point_sources=SCALED, tunnels=SCALED, geometry=ASCE
     requested = {kind: scaled_count(kind, grid) if count == SCALED else int(count)
                  for kind, count in zip(KINDS, (point_sources, tunnels))}
     deformation, footprints, sources = _place_sources(
-        requested, grid, geometry, source_rng, lambda fraction, message: report(0.2 * fraction, message), stop)
+        requested, grid, geometry, ranges, source_rng, lambda fraction, message: report(0.2 * fraction, message), stop)
     stop()
     report(0.2, "Atmosphere")
     a, b, nugget = AtmosphereRanges().draw(atmosphere_rng)
@@ -233,7 +235,7 @@ def _stopper(is_cancelled):
     return stop
 
 
-def _place_sources(requested, grid, geometry, rng, report, stop):
+def _place_sources(requested, grid, geometry, ranges, rng, report, stop):
     """Draw and place the sources: tunnels first (the largest), then point sources.
 
     Returns ((H, W) float64 LOS deformation in mm/yr, (H, W) int32 footprint
@@ -246,7 +248,7 @@ def _place_sources(requested, grid, geometry, rng, report, stop):
         stop()
         report(number / max(len(queue), 1), f"Placing source {number + 1} of {len(queue)} ({kind})")
         for _ in range(DRAWS_PER_SOURCE):
-            stamp = _draw_stamp(kind, grid.pixel_size, _window_shape(kind, grid), geometry, rng)
+            stamp = _draw_stamp(kind, grid.pixel_size, _window_shape(kind, grid), geometry, ranges, rng)
             spot = _free_spot(footprints, stamp, rng) if stamp is not None else None
             if spot is not None:
                 sources.append(_stamp_onto(stamp, spot, len(sources) + 1, deformation, footprints, grid))
@@ -292,14 +294,14 @@ class _Stamp:
     record: dict
 
 
-def _draw_stamp(kind, pixel_size, window, geometry, rng):
+def _draw_stamp(kind, pixel_size, window, geometry, ranges, rng):
     """A source of ``kind`` drawn near the middle of a ``window`` (rows, cols), or None if invisible."""
     east, north = window_coordinates(window, pixel_size)
     try:
         if kind == "point_source":
-            los, record = draw_point_source(rng, east, north, geometry, SourceRanges())
+            los, record = draw_point_source(rng, east, north, geometry, ranges)
         else:
-            los, record = draw_tunnel(rng, east, north, geometry, SourceRanges(), pixel_size)
+            los, record = draw_tunnel(rng, east, north, geometry, ranges, pixel_size)
     except InputError as failure:
         raise InputError("PIXEL_SIZE", f"{pixel_size:g} m is too coarse for the sources of section III-B "
                                        f"({failure.message})") from None

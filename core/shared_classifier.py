@@ -1,0 +1,89 @@
+"""The classifier in fully convolutional form, so that overlapping windows share their convolutions.
+
+Classifying every 224 x 224 window of a map separately repeats most of the
+work: neighbouring windows see the same pixels. The same network applied to
+the whole map at once gives, at every step of its stride, the output it
+would give for the window starting there: the fully connected head becomes
+a convolution over the 6 x 6 feature block of a window (AlexNet) or the
+class map is averaged over the window (SqueezeNet). The only difference is
+at the window's edges, where a window alone sees zero padding and the
+shared form sees the neighbouring pixels; tests measure it.
+"""
+from dataclasses import dataclass
+
+from .errors import InputError
+from .networks import INPUT_SIZE
+
+# Total stride of the convolutional layers, in input pixels: AlexNet's conv1
+# (stride 4) and three 2x pools; SqueezeNet 1.1's conv1 (stride 2) and three 2x pools.
+NETWORK_STRIDES = {"alexnet": 32, "alexnet_compact": 32, "alexnet_bn": 32, "squeezenet1_1": 16}
+# Input pixels beyond a window's edges that reach its shared-form output through padding
+# (AlexNet: 2 + 8 x 2 + 16 x 3 = 66; SqueezeNet: 4 x 2 + 8 x 2 + 16 x 4 = 88; rounded up to
+# whole strides), i.e. the halo a tile needs for the same result as the untiled map.
+RECEPTIVE_MARGINS = {"alexnet": 96, "alexnet_compact": 96, "alexnet_bn": 96, "squeezenet1_1": 96}
+
+
+@dataclass
+class SharedClassifier:
+    """``module`` maps (N, 3, H, W) inputs to (N, C, rows, cols) logits, one per window.
+
+    The window at output position (i, j) covers input rows
+    ``i * stride .. i * stride + window - 1`` and the same columns;
+    ``margin`` (pixels) is how far beyond a window its output can see.
+    """
+
+    module: object
+    stride: int
+    window: int
+    margin: int
+
+    def windows_along(self, length):
+        """Number of output positions along an input axis of ``length`` pixels (>= window)."""
+        return (length - self.window) // self.stride + 1
+
+
+def shared_classifier(network, architecture):
+    """The fully convolutional form of a classifier ``network`` (eval mode, same weights)."""
+    import torch
+    from torch import nn
+
+    if architecture not in NETWORK_STRIDES:
+        raise InputError("MODEL", f"no shared form for architecture {architecture!r}")
+    if architecture == "squeezenet1_1":
+        head = [layer for layer in network.classifier if not isinstance(layer, (nn.Dropout, nn.AdaptiveAvgPool2d))]
+        final_size = _feature_size(network.features, torch)
+        module = nn.Sequential(network.features, *head, nn.AvgPool2d(final_size, stride=1))
+    else:
+        module = nn.Sequential(network.features, *_convolutional_head(network.classifier, nn))
+    return SharedClassifier(module.eval(), NETWORK_STRIDES[architecture], INPUT_SIZE,
+                            RECEPTIVE_MARGINS[architecture])
+
+
+def _feature_size(features, torch):
+    """Side of the feature map a single window produces."""
+    with torch.no_grad():
+        return int(features(torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)).shape[-1])
+
+
+def _convolutional_head(classifier, nn):
+    """AlexNet's fully connected head as convolutions: the first over the 6 x 6 block, then 1 x 1."""
+    layers = []
+    first = True
+    for layer in classifier:
+        if isinstance(layer, nn.Dropout):
+            continue
+        if isinstance(layer, nn.Linear):
+            if first:
+                channels = 256
+                side = int(round((layer.in_features / channels) ** 0.5))
+                convolution = nn.Conv2d(channels, layer.out_features, side)
+                convolution.weight.data.copy_(layer.weight.data.view(layer.out_features, channels, side, side))
+                first = False
+            else:
+                convolution = nn.Conv2d(layer.in_features, layer.out_features, 1)
+                convolution.weight.data.copy_(layer.weight.data.view(layer.out_features, layer.in_features, 1, 1))
+            convolution.bias.data.copy_(layer.bias.data)
+            layers.append(convolution)
+        else:
+            layers.append(layer)
+    return layers
