@@ -69,12 +69,13 @@ def _regions(mask):
 class _Rasters:
     """The rasters an area's attributes come from, read over one bounding box at a time."""
 
-    def __init__(self, template, score, probability, velocity, measurements, kinds):
+    def __init__(self, template, score, probability, velocity, measurements, kinds, support):
         self.template = template
         self.transform = template.GetGeoTransform()
         self.sources = {name: gdal.Open(path, gdal.GA_ReadOnly) if path else None
                         for name, path in (("score", score), ("probability", probability), ("velocity", velocity),
-                                           ("measurements", measurements), ("kinds", kinds))}
+                                           ("measurements", measurements), ("kinds", kinds),
+                                           ("support", support))}
 
     def box(self, geometry):
         """(row, col, rows, cols) around a geometry, grown by RING_PX and clipped to the raster."""
@@ -118,9 +119,15 @@ def _velocity_attributes(velocity, inside):
     return mean, float(values.min() if subsiding else values.max()), "subsidence" if subsiding else "uplift"
 
 
-def _attributes(rasters, geometry, level, kind_names):
+def _attributes(rasters, geometry, level, kind_names, min_support):
+    """The area's field values, or None when it has fewer than ``min_support`` supporting cells."""
     box = rasters.box(geometry)
     inside = rasters.inside(geometry, box)
+    support = rasters.read("support", box)
+    if support is not None:
+        with np.errstate(invalid="ignore"):
+            if int((np.abs(support[inside]) >= level).sum()) < min_support:
+                return None
     values = {"level": float(level), "area_m2": geometry.GetArea()}
     probability = rasters.read("probability", box)
     if probability is not None and np.isfinite(probability[inside]).any():
@@ -149,7 +156,8 @@ def _create_output(path, srs):
 
 
 def contour_areas(score_path, levels, output_path, probability_path=None, velocity_path=None,
-                  measurements_path=None, kinds_path=None, kind_names=(), progress=None, is_cancelled=None):
+                  measurements_path=None, kinds_path=None, kind_names=(), support_path=None, min_support=0,
+                  progress=None, is_cancelled=None):
     """Write GeoPackage layer "areas" at ``output_path``: one polygon per connected region and level.
 
     ``score_path``: a single-band GeoTIFF; a pixel belongs to level L's
@@ -159,8 +167,10 @@ def contour_areas(score_path, levels, output_path, probability_path=None, veloci
     subsidence or uplift relative to the ground within RING_PX pixels
     around), ``measurements_path`` (finite cells are measurements; their
     number inside), ``kinds_path`` (one band per name in ``kind_names``:
-    the class with the largest mean share). Fields that do not apply are
-    NULL. Returns the number of areas per level, {level: count}.
+    the class with the largest mean share). With ``support_path``, an area
+    of level L is kept only when at least ``min_support`` of its cells have
+    a support value of magnitude >= L. Fields that do not apply are NULL.
+    Returns the number of areas kept per level, {level: count}.
     """
     report = progress or (lambda fraction, message: None)
 
@@ -169,7 +179,8 @@ def contour_areas(score_path, levels, output_path, probability_path=None, veloci
             raise Cancelled()
 
     template = checked(gdal.Open(score_path, gdal.GA_ReadOnly), f"open {score_path}")
-    rasters = _Rasters(template, score_path, probability_path, velocity_path, measurements_path, kinds_path)
+    rasters = _Rasters(template, score_path, probability_path, velocity_path, measurements_path, kinds_path,
+                       support_path)
     counts = {}
     with atomic_outputs(output_path) as ((staged,), scratch):
         output, layer = _create_output(staged, template.GetSpatialRef())
@@ -178,17 +189,21 @@ def contour_areas(score_path, levels, output_path, probability_path=None, veloci
             with tempfile.TemporaryDirectory(dir=scratch) as folder:
                 mask = _level_mask(template.GetRasterBand(1), template, level, os.path.join(folder, "mask.tif"), stop)
                 memory, regions = _regions(mask)
-                counts[level] = regions.GetFeatureCount()
+                counts[level] = 0
                 layer.StartTransaction()
                 for region in regions:
                     stop()
                     geometry = region.GetGeometryRef()
+                    values = _attributes(rasters, geometry, level, list(kind_names), min_support)
+                    if values is None:
+                        continue
                     feature = ogr.Feature(layer.GetLayerDefn())
                     feature.SetGeometry(geometry)
-                    for name, value in _attributes(rasters, geometry, level, list(kind_names)).items():
+                    for name, value in values.items():
                         if value is not None:
                             feature.SetField(name, value)
                     layer.CreateFeature(feature)
+                    counts[level] += 1
                 layer.CommitTransaction()
                 del mask, memory, regions  # closes the scratch mask before its folder goes
         del output, layer  # closes the GeoPackage before it is moved in place

@@ -3,11 +3,14 @@ from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from . import ICON_PATH
+from .combine_algorithm import CombineAlgorithm
+from .detect_algorithm import DetectAlgorithm
 from .evaluate_algorithm import EvaluateAlgorithm
 from .interpolate_algorithm import InterpolateAlgorithm
 from .noisestats_algorithm import NoiseStatsAlgorithm
 from .syntheticscene_algorithm import SyntheticSceneAlgorithm
 from .synthesize_algorithm import SynthesizeAlgorithm
+from .threshold_algorithm import ThresholdAlgorithm
 from .train_algorithm import TrainAlgorithm
 
 
@@ -36,6 +39,9 @@ class InsarDeformationProvider(QgsProcessingProvider):
         self.addAlgorithm(SynthesizeAlgorithm())
         self.addAlgorithm(TrainAlgorithm())
         self.addAlgorithm(EvaluateAlgorithm())
+        self.addAlgorithm(DetectAlgorithm())
+        self.addAlgorithm(CombineAlgorithm())
+        self.addAlgorithm(ThresholdAlgorithm())
 
     def supportedOutputRasterLayerExtensions(self):  # noqa: N802 (QGIS API)
         return ["tif"]

@@ -1,0 +1,73 @@
+"""Processing algorithm ``insardefo:combine``: ascending and descending probability maps into one (section III-D).
+
+The Processing glue only: ``core.combine.combine_passes`` and ``core.areas.contour_areas``.
+"""
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterRasterDestination,
+)
+
+from .algorithm_base import InsarAlgorithm
+from .area_outputs import area_destination, areas_parameter, raster_destination, thresholds_parameter
+from .inputs import error, gdal_file, progress_reporter
+
+COMBINE_SHARE = 0.8  # of the progress bar; tracing the areas takes the rest
+
+HELP = """<p>Combines the deformation probability maps of ascending and descending passes
+(Anantrasirichai et al., section III-D): a motion seen in one line of sight may be hidden in the
+other, and noise that fakes a detection in one pass rarely does so in the other.</p>
+<p><b>Ascending</b>, <b>Descending</b>: probability maps (0-1) from <i>Detect deformation</i>, at
+least one of each. Each ascending map is averaged with each descending map and the largest pair
+average is kept: one of each gives their average; two of each (four looks) give the maximum of
+the four pair averages. Where one map of a pair has no data, the other's value stands.</p>
+<p>Every map is resampled (bilinear) onto the grid of the first ascending map, which sets the
+output's extent, pixel size and CRS; maps must overlap it.</p>
+<p><b>Outputs</b>: the combined probability (float32, 0-1) and its <i>Detection areas</i> at
+<i>Thresholds</i> (default 0.5, 0.75, 0.9) with level, area_m2, max_probability and
+mean_probability (velocity fields are empty: the passes see different lines of sight).</p>"""
+
+
+class CombineAlgorithm(InsarAlgorithm):
+    """Combine ascending and descending probability maps."""
+
+    NAME = "combine"
+    DISPLAY_NAME = "Combine ascending and descending detections"
+    GROUP = "Detection"
+    GROUP_ID = "detection"
+    HELP = HELP
+    TAGS = ["insar", "ascending", "descending", "line of sight", "probability", "combine", "passes"]
+
+    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            "ASCENDING", "Ascending probability maps", layerType=QgsProcessing.TypeRaster))
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            "DESCENDING", "Descending probability maps", layerType=QgsProcessing.TypeRaster))
+        self.addParameter(thresholds_parameter("0.5,0.75,0.9", "Probability thresholds (0-1, comma-separated)"))
+        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT_PROBABILITY", "Combined probability"))
+        self.addParameter(areas_parameter())
+        self.addOutput(QgsProcessingOutputNumber("AREAS", "Areas at the lowest threshold"))
+
+    def compute(self, parameters, context, feedback):
+        from ..core.areas import contour_areas, parse_levels
+        from ..core.combine import combine_passes
+
+        thresholds = parse_levels(self.parameterAsString(parameters, "THRESHOLDS", context))
+        probability = raster_destination(self, parameters, "OUTPUT_PROBABILITY", context)
+        areas = area_destination(self, parameters, context)
+        passes = {name: [gdal_file(layer, name) for layer in self.parameterAsLayerList(parameters, name, context)]
+                  for name in ("ASCENDING", "DESCENDING")}
+        for name, paths in passes.items():
+            if not paths:
+                raise error(name, "needs at least one probability map")
+        summary = combine_passes(passes["ASCENDING"], passes["DESCENDING"], probability,
+                                 progress=progress_reporter(feedback, 0.0, COMBINE_SHARE),
+                                 is_cancelled=feedback.isCanceled)
+        feedback.pushInfo(f"{summary['looks']} looks combined on a {summary['width']} x {summary['height']} grid")
+        counts = contour_areas(probability, thresholds, areas, probability_path=probability,
+                               progress=progress_reporter(feedback, COMBINE_SHARE, 1.0),
+                               is_cancelled=feedback.isCanceled)
+        for level, count in counts.items():
+            feedback.pushInfo(f"{count} area(s) at probability >= {level:g}")
+        return {"OUTPUT_PROBABILITY": probability, "OUTPUT_AREAS": areas, "AREAS": counts[thresholds[0]]}

@@ -1,0 +1,196 @@
+"""Processing algorithm ``insardefo:detect``: where the ground deforms, and how sure we are.
+
+The Processing glue only: points are gridded (``point_gridding``), sparse
+input is interpolated (``core.interpolation``), the map is classified
+(``core.detection``) and its areas traced (``core.areas``).
+"""
+import os
+import shutil
+import tempfile
+
+from osgeo import gdal
+from qgis.core import (
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingUtils,
+    QgsRasterLayer,
+    QgsVectorLayer,
+)
+
+from ..core.raster_io import OUTPUT_OPTIONS, checked
+from .algorithm_base import InsarAlgorithm
+from .area_outputs import area_destination, areas_parameter, raster_destination, thresholds_parameter
+from .inputs import error, is_set, progress_reporter, velocity_input_parameters, velocity_raster_path
+from .model_inputs import advanced, device_parameter, device_value, wrap_parameters, wrap_values
+from .point_gridding import grid_points, gridding_parameters
+
+INTERPOLATIONS = [
+    ("auto", "Automatic: points and sparse rasters by matrix completion, dense rasters as they are"),
+    ("matrix_completion", "Matrix completion (paper, Algorithm 1)"),
+    ("delaunay", "Delaunay triangulation"),
+    ("none", "None: the raster is already dense"),
+]
+EVALUATIONS = [("shared", "Shared convolutions (fast; stride a multiple of the network's)"),
+               ("per_window", "Each window alone (as the paper; about 30x slower)")]
+INTERPOLATION_SHARE = 0.35  # of the progress bar, when the input is interpolated
+AREAS_SHARE = 0.1
+
+HELP = """<p>Finds ground deformation in an InSAR velocity map with a CNN (Anantrasirichai et al.,
+sections II-A, III-C): a probability map of deformation and the areas where it is likely.</p>
+<p><b>Input</b>: a velocity raster (mm/yr, line of sight) or a point layer of persistent scatterers
+with its velocity field (gridded at <i>Pixel size</i> map units in a projected CRS). Sparse input
+is interpolated first (<i>Interpolation</i>; automatic: matrix completion for points and for
+rasters where most measured cells stand alone). The map must be at least one window (the model's
+input, 224 x 224 pixels) large.</p>
+<p><b>Model</b>: a model file from <i>Train a deformation classifier</i>; empty uses the bundled
+default (three classes: no deformation, point source, tunnel; trained on synthetic data at 10 m
+pixels; see its README for its accuracy).</p>
+<p><b>Method</b>: the map is wrapped at every interval mu and offset tau (advanced; default 14,
+7, 3.5, 1.75 and 0, 3.5, 7, 10.5 mm/yr); windows every <i>Stride</i> pixels are classified;
+P_mu is the maximum over tau and P_final the mean over mu. Each pixel takes the probability of
+the window centred nearest, and the blocks are merged with a Gaussian low-pass (20 pixels, sigma
+5). <i>Stride</i> defaults to 32 pixels, AlexNet's own stride, so that all windows share one
+evaluation of the convolutional layers (a fully convolutional form of the classifier, tens of
+times faster); the paper's 28 pixels needs <i>Evaluation</i> = each window alone. The two
+evaluations differ slightly at window edges (zero padding against real neighbours).</p>
+<p><b>Outputs</b>: <i>Deformation probability</i>, float32 0-1 on the input grid, nodata where
+the input has none; <i>Detection areas</i>, a GeoPackage with one polygon per connected area and
+level of <i>Thresholds</i> (default 0.5, 0.75, 0.9): level, area_m2, max_probability,
+mean_probability, mean_velocity_mm_yr, extreme_velocity_mm_yr (the value farthest towards the
+area's sense), measurements (measured cells inside), sense (subsidence or uplift relative to the
+ground within 10 pixels around) and class (the model's likeliest kind of deformation). Optional:
+the dense velocity map that was classified.</p>
+<p>Large maps are processed in tiles (advanced, default 2048 pixels) with halos, so the result
+equals the untiled one; the GPU is used when PyTorch sees one.</p>"""
+
+
+class DetectAlgorithm(InsarAlgorithm):
+    """Deformation probability and detection areas of a velocity map."""
+
+    NAME = "detect"
+    DISPLAY_NAME = "Detect deformation"
+    GROUP = "Detection"
+    GROUP_ID = "detection"
+    HELP = HELP
+    TAGS = ["insar", "velocity", "deformation", "detection", "cnn", "alexnet", "subsidence", "uplift",
+            "mining", "tunnel", "probability", "sliding window"]
+
+    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
+        for parameter in velocity_input_parameters("Velocity raster or points (mm/yr)") + gridding_parameters():
+            self.addParameter(parameter)
+        self.addParameter(QgsProcessingParameterEnum(
+            "INTERPOLATION", "Interpolation", options=[label for _, label in INTERPOLATIONS], defaultValue=0))
+        self.addParameter(QgsProcessingParameterFile(
+            "MODEL", "Model file (empty: the bundled default)", fileFilter="insardefo model (*.pt)", optional=True))
+        self.addParameter(thresholds_parameter("0.5,0.75,0.9", "Probability thresholds (0-1, comma-separated)"))
+        for parameter in wrap_parameters(optional=True):
+            self.addParameter(parameter)
+        self.addParameter(advanced(QgsProcessingParameterNumber(
+            "STRIDE", "Stride between windows (pixels)", defaultValue=32, minValue=1, maxValue=224)))
+        self.addParameter(advanced(QgsProcessingParameterEnum(
+            "EVALUATION", "Evaluation", options=[label for _, label in EVALUATIONS], defaultValue=0)))
+        self.addParameter(advanced(QgsProcessingParameterNumber(
+            "TILE_SIZE", "Tile size (pixels)", defaultValue=2048, minValue=256, maxValue=16384)))
+        self.addParameter(device_parameter())
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            "OUTPUT_PROBABILITY", "Deformation probability"))
+        self.addParameter(areas_parameter())
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            "OUTPUT_VELOCITY", "Dense velocity that was classified (mm/yr)", optional=True, createByDefault=False))
+        self.addOutput(QgsProcessingOutputNumber("AREAS", "Areas at the lowest threshold"))
+
+    def compute(self, parameters, context, feedback):
+        from ..core.areas import contour_areas, parse_levels
+        from ..core.detection import DetectionSettings, detect_raster
+        from ..core.model_file import DEFAULT_MODEL_PATH, load_model
+        from ..core.training import choose_device, use_all_cores
+
+        layer = self.parameterAsLayer(parameters, "INPUT", context)
+        if not isinstance(layer, (QgsRasterLayer, QgsVectorLayer)):
+            raise error("INPUT", "must be a velocity raster or a point layer")
+        thresholds = parse_levels(self.parameterAsString(parameters, "THRESHOLDS", context))
+        intervals, offsets = wrap_values(self, parameters, context)
+        probability_path = raster_destination(self, parameters, "OUTPUT_PROBABILITY", context)
+        areas_path = area_destination(self, parameters, context)
+        velocity_output = (raster_destination(self, parameters, "OUTPUT_VELOCITY", context)
+                           if is_set(parameters, "OUTPUT_VELOCITY") else None)
+        device = choose_device(device_value(self, parameters, context))
+        use_all_cores()
+        model_path = (self.parameterAsFile(parameters, "MODEL", context) if is_set(parameters, "MODEL")
+                      else DEFAULT_MODEL_PATH)
+        model = load_model(model_path, "MODEL", device)
+        settings = DetectionSettings(
+            intervals, offsets, stride=self.parameterAsInt(parameters, "STRIDE", context),
+            evaluation=EVALUATIONS[self.parameterAsEnum(parameters, "EVALUATION", context)][0],
+            tile_size=self.parameterAsInt(parameters, "TILE_SIZE", context), device=device)
+        feedback.pushInfo(f"Model: {model_path} ({model.metadata['architecture']}; classes "
+                          f"{', '.join(model.classes)})")
+
+        scratch = tempfile.mkdtemp(prefix="insardefo-detect-", dir=QgsProcessingUtils.tempFolder())
+        try:
+            velocity, measurements, share = self._dense_velocity(layer, parameters, context, feedback, scratch,
+                                                                 velocity_output)
+            kinds_path = os.path.join(scratch, "kinds.tif")
+            summary = detect_raster(velocity, model, probability_path, kinds_path, settings,
+                                    progress=progress_reporter(feedback, share, 1.0 - AREAS_SHARE),
+                                    is_cancelled=feedback.isCanceled)
+            feedback.pushInfo(f"{summary['windows']} windows on a {summary['width']} x {summary['height']} grid, "
+                              f"{summary['tiles']} tile(s), {summary['seconds']:.1f} s")
+            counts = contour_areas(probability_path, thresholds, areas_path, probability_path=probability_path,
+                                   velocity_path=velocity, measurements_path=measurements, kinds_path=kinds_path,
+                                   kind_names=model.classes[1:],
+                                   progress=progress_reporter(feedback, 1.0 - AREAS_SHARE, 1.0),
+                                   is_cancelled=feedback.isCanceled)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        for level, count in counts.items():
+            feedback.pushInfo(f"{count} area(s) at probability >= {level:g}")
+        results = {"OUTPUT_PROBABILITY": probability_path, "OUTPUT_AREAS": areas_path,
+                   "AREAS": counts[thresholds[0]]}
+        if velocity_output:
+            results["OUTPUT_VELOCITY"] = velocity_output
+        return results
+
+    def _dense_velocity(self, layer, parameters, context, feedback, scratch, velocity_output):
+        """(dense velocity path, measurements path, progress share used) for the INPUT layer."""
+        from ..core.interpolation import interpolate_raster, looks_sparse
+
+        choice = INTERPOLATIONS[self.parameterAsEnum(parameters, "INTERPOLATION", context)][0]
+        if isinstance(layer, QgsVectorLayer):
+            if choice == "none":
+                raise error("INTERPOLATION", "a point layer must be interpolated; choose automatic or a method")
+            measurements = os.path.join(scratch, "measurements.tif")
+            grid_points(self, layer, parameters, context, feedback, measurements)
+        else:
+            measurements = self._single_band(layer, parameters, context, scratch)
+            if choice == "auto":
+                choice = "matrix_completion" if looks_sparse(measurements) else "none"
+                feedback.pushInfo("The raster is sparse: interpolating it by matrix completion" if choice != "none"
+                                  else "The raster is dense: classifying it as it is")
+            if choice == "none":
+                if velocity_output:
+                    checked(gdal.Translate(velocity_output, measurements, format="GTiff",
+                                           creationOptions=OUTPUT_OPTIONS), f"write {velocity_output}")
+                return measurements, measurements, 0.0
+        method = "matrix_completion" if choice == "auto" else choice
+        dense = velocity_output or os.path.join(scratch, "dense.tif")
+        feedback.pushInfo(f"Interpolating by {method.replace('_', ' ')}")
+        interpolate_raster(measurements, dense, method=method,
+                           progress=progress_reporter(feedback, 0.0, INTERPOLATION_SHARE),
+                           is_cancelled=feedback.isCanceled)
+        return dense, measurements, INTERPOLATION_SHARE
+
+    def _single_band(self, layer, parameters, context, scratch):
+        """The INPUT raster's path, or a virtual raster of its BAND when that is not band 1."""
+        path = velocity_raster_path(layer, parameters)
+        band = self.parameterAsInt(parameters, "BAND", context) if is_set(parameters, "BAND") else 1
+        if band == 1:
+            return path
+        if not 1 <= band <= layer.bandCount():
+            raise error("BAND", f"must lie in 1..{layer.bandCount()}, got {band}")
+        single = os.path.join(scratch, "band.vrt")
+        checked(gdal.Translate(single, path, format="VRT", bandList=[band]), f"read band {band} of {path}")
+        return single
