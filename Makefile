@@ -1,4 +1,4 @@
-# make demo    - set up (if needed) and run the demo: points -> qgis_process -> dense raster, RMSE
+# make demo    - set up (if needed) and run the main job: synthetic scene -> qgis_process detect -> probability, areas, map.png
 # make test    - set up (if needed) and run the whole test suite headless
 # make default-model - rebuild resources/models/default.pt from scratch (hours on a CPU)
 # make package - build dist/insar_deformation_detector-<version>.zip for QGIS "Install from ZIP"

@@ -29,6 +29,8 @@ from qgis.core import (
 from .algorithm_base import InsarAlgorithm
 from .inputs import error, gdal_file, is_set, progress_reporter
 
+SOURCE_SIZES = [("paper", "Section III-B (point sources 3-80 m deep)"),
+                ("wide", "Wide point sources (50-300 m deep, volume change up to 1e5 m³/yr; the bundled model's)")]
 PASSES = [("ascending", "Ascending (heading -12°, incidence 39°)"),
           ("descending", "Descending (heading 192°, incidence 39°)")]
 GENERATION_SHARE = 0.45  # of the progress bar; writing takes the rest (2000 x 2000: about 5 s and 6 s)
@@ -54,7 +56,9 @@ is drawn on a 2.56 km window and a tunnel on a 5.12 km one (at most 1024 pixels)
 over the window's outer eighth (a tunnel running out of its window fades like a tunnel face), and
 placed at a random spot where it is at least 5 pixels from every other source; motion below 0.05
 mm/yr is set to zero so that sources never overlap. When no free spot is left fewer sources are
-placed, with a warning.</p>
+placed, with a warning. <b>Point-source sizes</b>: the paper's (section III-B), or wider and
+deeper ones (50-300 m deep, volume change 2-100,000 m³/yr), which stay visible after matrix
+completion at 10 m pixels and are what the bundled model was trained on.</p>
 <p><b>Pass</b>: the Sentinel-1 geometry over the UK the 3-D motion is projected onto.</p>
 <p><b>Atmosphere</b>: a turbulent delay over the whole scene with the covariance a exp(-b d) of
 section II-B, a = 0.7-1.8 mm²/yr² and b = 0.8-1.6 /km drawn at random.</p>
@@ -103,6 +107,7 @@ class SyntheticSceneAlgorithm(InsarAlgorithm):
     POINT_SOURCES = "POINT_SOURCES"
     TUNNELS = "TUNNELS"
     PASS = "PASS"
+    SOURCE_SIZES = "SOURCE_SIZES"
     NOISE_MAP = "NOISE_MAP"
     THRESHOLD = "THRESHOLD"
     SEED = "SEED"
@@ -138,6 +143,8 @@ class SyntheticSceneAlgorithm(InsarAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.TUNNELS, "Tunnels (-1: one per 49 km²)", type=integer, defaultValue=-1))
         self.addParameter(QgsProcessingParameterEnum(
+            self.SOURCE_SIZES, "Point-source sizes", options=[label for _, label in SOURCE_SIZES], defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
             self.PASS, "Pass", options=[label for _, label in PASSES], defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(self.SEED, "Random seed", type=integer, defaultValue=0))
         # A map layer rather than a raster layer parameter, which processing.run pre-loads with its own
@@ -170,6 +177,7 @@ class SyntheticSceneAlgorithm(InsarAlgorithm):
         return super().checkParameterValues(others, context)
 
     def compute(self, parameters, context, feedback):
+        from ..core.deformation_sources import WIDE_POINT_SOURCES, SourceRanges
         from ..core.line_of_sight import ASCENDING, DESCENDING
         from ..core.raster_grid import GridSpec
         from ..core.synthetic_scene import make_scene, write_scene_outputs
@@ -183,6 +191,9 @@ class SyntheticSceneAlgorithm(InsarAlgorithm):
         pass_index = self.parameterAsEnum(parameters, self.PASS, context)
         if not 0 <= pass_index < len(PASSES):
             raise error(self.PASS, f"must be 0..{len(PASSES) - 1}, got {pass_index}")
+        sizes_index = self.parameterAsEnum(parameters, self.SOURCE_SIZES, context)
+        if not 0 <= sizes_index < len(SOURCE_SIZES):
+            raise error(self.SOURCE_SIZES, f"must be 0..{len(SOURCE_SIZES) - 1}, got {sizes_index}")
         paths = self._destinations(parameters, context)
         noise_map = self._noise_map(parameters, context)
 
@@ -192,6 +203,7 @@ class SyntheticSceneAlgorithm(InsarAlgorithm):
             tunnels=self.parameterAsInt(parameters, self.TUNNELS, context),
             geometry=(ASCENDING, DESCENDING)[pass_index], noise_map=noise_map,
             threshold=self.parameterAsDouble(parameters, self.THRESHOLD, context),
+            ranges=(SourceRanges(), WIDE_POINT_SOURCES)[sizes_index],
             progress=progress_reporter(feedback, 0.0, GENERATION_SHARE), is_cancelled=feedback.isCanceled)
         self._warn_outside_area(crs, grid, context, feedback)
         self._report(scene, feedback)

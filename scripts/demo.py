@@ -1,16 +1,20 @@
-"""Demo: sparse InSAR velocities with a known truth -> qgis_process -> dense velocity raster.
+"""Demo, the plugin's main job: a velocity map -> qgis_process -> where the ground deforms.
 
-1. makes a synthetic scene (Mogi deformation + turbulent atmosphere, sampled
-   unevenly like persistent scatterers, with spike noise) and writes it under
-   build/demo/: truth.tif, sparse.tif and points.gpkg (layer "measurements",
-   field "velocity" in mm/yr);
-2. runs ``qgis_process run insardefo:interpolate`` on the point layer twice,
-   with matrix completion (the paper's Algorithm 1) and Delaunay triangulation;
-3. prints the RMSE of each result against the truth (mm/yr) and the files.
+1. ``qgis_process run insardefo:syntheticscene``: a synthetic Sentinel-1
+   velocity map with known point sources and a tunnel, sampled like
+   persistent scatterers (build/demo/points.gpkg, layer "measurements",
+   field "velocity" in mm/yr) with its truth polygons;
+2. ``qgis_process run insardefo:detect`` on the point layer: matrix
+   completion (the paper's Algorithm 1), then the bundled CNN over-wrapped
+   sliding windows -> probability.tif, areas.gpkg and the dense velocity.tif;
+3. renders map.png with QGIS: velocity, probability and the detection
+   areas' outlines over the hatched truth; prints the sources found and the
+   files.
 
 Run it with ``make demo`` (or ``.venv/bin/python scripts/demo.py`` once set up).
 """
 import argparse
+import gc
 import os
 import sys
 import time
@@ -22,56 +26,94 @@ import qgis_process_runner  # noqa: E402
 
 sys.path.insert(0, qgis_process_runner.ensure_plugin_path())
 
-from insar_deformation_detector.core import synthetic_scene  # noqa: E402
+from insar_deformation_detector.core.detection_scoring import score_areas  # noqa: E402
 
-METHODS = [(0, "Matrix completion (paper, Algorithm 1)", "matrix_completion.tif"),
-           (1, "Delaunay triangulation (linear)", "delaunay.tif")]
+LEVELS = (0.5, 0.75, 0.9)
+
+
+def run_step(qgis_process, label, algorithm, parameters):
+    """One qgis_process run; prints its time and returns its results (None on failure)."""
+    started = time.time()
+    completed, results = qgis_process.run(algorithm, parameters)
+    if completed.returncode != 0:
+        print(f"{label}: qgis_process failed (exit {completed.returncode}):\n{completed.stdout}\n{completed.stderr}",
+              file=sys.stderr)
+        return None
+    print(f"  {label}: {time.time() - started:.1f} s through qgis_process", flush=True)
+    return results
+
+
+def render_map(paths, output):
+    """map.png: velocity, probability, areas and truth, styled as in the plugin."""
+    from qgis.core import QgsApplication
+
+    application = QgsApplication([], False)
+    application.initQgis()
+    try:
+        _render(paths, output)
+    finally:
+        gc.collect()  # the layers must go before QGIS does
+        application.exitQgis()
+
+
+def _render(paths, output):
+    from qgis.core import QgsRasterLayer, QgsVectorLayer
+
+    from insar_deformation_detector.ui.layer_styles import style_areas, style_probability, style_truth, style_velocity
+    from insar_deformation_detector.ui.map_image import render_png
+
+    velocity = QgsRasterLayer(paths["velocity"], "velocity")
+    probability = QgsRasterLayer(paths["probability"], "probability")
+    areas = QgsVectorLayer(f"{paths['areas']}|layername=areas", "areas", "ogr")
+    truth = QgsVectorLayer(f"{paths['truth']}|layername=truth", "truth", "ogr")
+    style_velocity(velocity)
+    style_probability(probability, LEVELS[0])
+    style_areas(areas)
+    style_truth(truth)
+    render_png([areas, truth, probability, velocity], output, extent=velocity.extent())
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", type=int, nargs=2, default=(300, 400), metavar=("HEIGHT", "WIDTH"),
-                        help="scene size in pixels (default: 300 400)")
-    parser.add_argument("--pixel-size", type=float, default=10.0, help="metres (default: 10)")
-    parser.add_argument("--measured", type=float, default=0.10, help="measured fraction (default: 0.10)")
+    parser.add_argument("--size", type=int, default=1024, help="scene side in pixels of 10 m (default: 1024)")
+    parser.add_argument("--point-sources", type=int, default=4)
+    parser.add_argument("--tunnels", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default=os.path.join(qgis_process_runner.ROOT, "build", "demo"))
     args = parser.parse_args(argv)
-
     os.makedirs(args.output, exist_ok=True)
-    height, width = args.size
-    scene = synthetic_scene.make_sparse_scene(height, width, pixel_size=args.pixel_size,
-                                              measured_fraction=args.measured, seed=args.seed)
-    paths = synthetic_scene.write_scene(scene, args.output)
-    measured = int((scene.sparse == scene.sparse).sum())
-    print(f"Synthetic scene: {height} x {width} pixels of {args.pixel_size:g} m, {measured} measurements "
-          f"({100.0 * measured / scene.sparse.size:.1f} %), EPSG:27700")
+    paths = {name: os.path.join(args.output, file) for name, file in (
+        ("sparse", "sparse.tif"), ("points", "points.gpkg"), ("deformation", "deformation.tif"),
+        ("truth", "truth.gpkg"), ("velocity", "velocity.tif"), ("probability", "probability.tif"),
+        ("areas", "areas.gpkg"), ("map", "map.png"))}
 
-    errors = {}
+    print(f"Full chain on a {args.size} x {args.size} px synthetic scene (10 m pixels, EPSG:27700):", flush=True)
     with qgis_process_runner.QgisProcess() as qgis_process:
-        for index, label, name in METHODS:
-            output = os.path.join(args.output, name)
-            started = time.time()
-            completed, results = qgis_process.run("insardefo:interpolate", {
-                "INPUT": paths["points"], "FIELD": "velocity", "PIXEL_SIZE": args.pixel_size,
-                "METHOD": index, "OUTPUT": output})
-            if completed.returncode != 0:
-                print(f"qgis_process failed (exit {completed.returncode}):\n{completed.stdout}\n{completed.stderr}",
-                      file=sys.stderr)
-                return 1
-            errors[label] = synthetic_scene.rmse(results["OUTPUT"], paths["truth"])
-            print(f"  {label}: RMSE {errors[label]:.3f} mm/yr against the truth "
-                  f"({time.time() - started:.1f} s through qgis_process)")
+        scene = run_step(qgis_process, "synthetic scene", "insardefo:syntheticscene", {
+            "WIDTH": args.size, "HEIGHT": args.size, "POINT_SOURCES": args.point_sources, "TUNNELS": args.tunnels,
+            "SOURCE_SIZES": 1, "SEED": args.seed, "OUTPUT_SPARSE": paths["sparse"],
+            "OUTPUT_POINTS": paths["points"], "OUTPUT_DEFORMATION": paths["deformation"],
+            "OUTPUT_TRUTH": paths["truth"]})
+        if scene is None:
+            return 1
+        detection = run_step(qgis_process, "interpolation and detection", "insardefo:detect", {
+            "INPUT": paths["points"], "FIELD": "velocity", "PIXEL_SIZE": 10, "OUTPUT_PROBABILITY": paths["probability"],
+            "OUTPUT_AREAS": paths["areas"], "OUTPUT_VELOCITY": paths["velocity"]})
+        if detection is None:
+            return 1
+    render_map(paths, paths["map"])
 
-    print("\nRMSE against the noise-free truth (mm/yr):")
-    for label, error in errors.items():
-        print(f"  {label:42s} {error:6.3f}")
+    print(f"\n{scene['SOURCES']} sources, {scene['MEASUREMENTS']} measurements; detection areas against the truth:")
+    for level in LEVELS:
+        score = score_areas(paths["areas"], paths["truth"], level)
+        print(f"  probability >= {level:g}: {score['areas']} areas, {score['hits']} on a source; "
+              f"{score['found']} of {score['sources']} sources found")
     print(f"\nFiles in {args.output}:")
-    for name in ["points.gpkg", "sparse.tif", "truth.tif"] + [name for _, _, name in METHODS]:
-        print(f"  {os.path.join(args.output, name)}")
-    print("\nThe same call from a shell (see README.md, 'qgis_process'):\n"
-          f"  qgis_process.bin run insardefo:interpolate -- INPUT={paths['points']} FIELD=velocity "
-          f"PIXEL_SIZE={args.pixel_size:g} OUTPUT={os.path.join(args.output, METHODS[0][2])}")
+    for name in ("points", "truth", "velocity", "probability", "areas", "map"):
+        print(f"  {paths[name]}")
+    print("\nThe detection from a shell (see README.md, 'qgis_process'):\n"
+          f"  qgis_process.bin run insardefo:detect -- INPUT={paths['points']} FIELD=velocity PIXEL_SIZE=10 "
+          f"OUTPUT_PROBABILITY={paths['probability']} OUTPUT_AREAS={paths['areas']}")
     return 0
 
 

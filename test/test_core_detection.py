@@ -9,6 +9,7 @@ from helpers import read_raster, write_raster
 from insar_deformation_detector.core.areas import contour_areas, parse_levels
 from insar_deformation_detector.core.deformation_sources import WIDE_POINT_SOURCES
 from insar_deformation_detector.core.detection import DetectionSettings, detect_raster
+from insar_deformation_detector.core.detection_scoring import score_areas
 from insar_deformation_detector.core.errors import Cancelled, InputError
 from insar_deformation_detector.core.interpolation import interpolate_raster, looks_sparse
 from insar_deformation_detector.core.model_file import DEFAULT_MODEL_PATH, load_model
@@ -193,6 +194,36 @@ def test_attributes_without_their_rasters_are_null(tmp_path):
     row = next(iter(source.GetLayerByName("areas"))).items()
     assert row["area_m2"] > 0 and row["max_probability"] is None and row["sense"] is None
     assert row["measurements"] is None and row["class"] is None
+
+
+def _polygons(path, layer_name, squares, level=None):
+    """A GeoPackage layer of axis-aligned squares (x0, y0, side) in EPSG:27700, with a level field."""
+    reference = osr.SpatialReference()
+    reference.ImportFromEPSG(27700)
+    source = ogr.GetDriverByName("GPKG").CreateDataSource(path)
+    layer = source.CreateLayer(layer_name, reference, ogr.wkbPolygon)
+    layer.CreateField(ogr.FieldDefn("level", ogr.OFTReal))
+    for x0, y0, side in squares:
+        ring = ogr.Geometry(ogr.wkbLinearRing)
+        for x, y in ((x0, y0), (x0 + side, y0), (x0 + side, y0 + side), (x0, y0 + side), (x0, y0)):
+            ring.AddPoint_2D(x, y)
+        polygon = ogr.Geometry(ogr.wkbPolygon)
+        polygon.AddGeometry(ring)
+        feature = ogr.Feature(layer.GetLayerDefn())
+        feature.SetGeometry(polygon)
+        if level is not None:
+            feature.SetField("level", level)
+        layer.CreateFeature(feature)
+    return path
+
+
+def test_areas_are_scored_against_the_truth(tmp_path):
+    truth = _polygons(str(tmp_path / "truth.gpkg"), "truth", [(0, 0, 100), (1000, 0, 100), (2000, 0, 100)])
+    areas = _polygons(str(tmp_path / "areas.gpkg"), "areas", [(50, 50, 100), (5000, 0, 10)], level=0.5)
+    score = score_areas(areas, truth, 0.5)
+    assert (score["sources"], score["found"], score["areas"], score["hits"]) == (3, 1, 2, 1)
+    assert score["recall"] == pytest.approx(1 / 3) and score["precision"] == pytest.approx(0.5)
+    assert score_areas(areas, truth, 0.9)["areas"] == 0
 
 
 def test_levels_are_checked_and_sorted():

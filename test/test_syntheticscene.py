@@ -252,6 +252,16 @@ def test_processing_outputs_open_in_qgis_on_the_grid(run_scene):
         assert feature["peak_los_mm_yr"] == pytest.approx(inside[np.argmax(np.abs(inside))], rel=1e-6)
 
 
+def test_processing_wide_point_sources_are_deeper_than_the_papers(run_scene):
+    from qgis.core import QgsVectorLayer
+
+    results, _ = run_scene(SOURCE_SIZES=1, TUNNELS=0)
+    truth = QgsVectorLayer(results["OUTPUT_TRUTH"], "truth")
+    depths = [feature["depth_m"] for feature in truth.getFeatures()]
+    assert len(depths) == results["SOURCES"] > 0
+    assert all(50.0 <= depth <= 300.0 for depth in depths)
+
+
 def test_processing_same_seed_same_rasters(run_scene, tmp_path):
     first, _ = run_scene()
     again = {name: str(tmp_path / f"again_{file}") for name, file in OUTPUTS.items()}

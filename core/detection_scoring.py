@@ -1,0 +1,39 @@
+"""Detection areas scored against known sources (synthetic scenes).
+
+A source counts as found when an area of the chosen level touches its
+truth polygon; an area counts as a hit when it touches any source. Recall
+is found / sources, precision hits / areas (section IV-C compares the
+number of positive areas of the CNN and of thresholding).
+"""
+from osgeo import ogr
+
+from .raster_io import checked
+
+
+def _geometries(path, layer_name, level=None):
+    source = checked(ogr.Open(path), f"open {path}")
+    layer = source.GetLayerByName(layer_name)
+    geometries = []
+    for feature in layer:
+        geometry = feature.GetGeometryRef()
+        if geometry is None or geometry.IsEmpty():
+            continue
+        if level is None or abs(feature.GetField("level") - level) < 1e-9:
+            geometries.append(geometry.Clone())
+    return geometries
+
+
+def score_areas(areas_path, truth_path, level):
+    """{"sources", "found", "recall", "areas", "hits", "precision"} of the areas at ``level``.
+
+    ``areas_path``: GeoPackage layer "areas" (core.areas); ``truth_path``:
+    GeoPackage layer "truth" (core.synthetic_scene), sources without a
+    polygon (never above the truth threshold) left out. Recall and precision
+    are fractions (NaN when undefined).
+    """
+    truth = _geometries(truth_path, "truth")
+    areas = _geometries(areas_path, "areas", level)
+    found = sum(any(area.Intersects(source) for area in areas) for source in truth)
+    hits = sum(any(area.Intersects(source) for source in truth) for area in areas)
+    return {"sources": len(truth), "found": found, "recall": found / len(truth) if truth else float("nan"),
+            "areas": len(areas), "hits": hits, "precision": hits / len(areas) if areas else float("nan")}

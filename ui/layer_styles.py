@@ -1,0 +1,119 @@
+"""Styles for the plugin's outputs, as in the paper's figures.
+
+* velocity (mm/yr): a diverging ramp centred on 0, red for subsidence and
+  blue for uplift, symmetric over the data's 2nd-98th percentile magnitude;
+* probability (0-1): a sequential ramp, transparent below the lowest threshold;
+* detection areas: outlines by level (orange, red, dark red from the lowest
+  level up), labelled with area and mean velocity;
+* truth polygons: hatched.
+"""
+import numpy as np
+from osgeo import gdal
+from qgis.core import (
+    QgsCategorizedSymbolRenderer,
+    QgsColorRampShader,
+    QgsFillSymbol,
+    QgsLinePatternFillSymbolLayer,
+    QgsPalLayerSettings,
+    QgsRasterShader,
+    QgsRendererCategory,
+    QgsSingleBandPseudoColorRenderer,
+    QgsSingleSymbolRenderer,
+    QgsTextFormat,
+    QgsVectorLayerSimpleLabeling,
+)
+from qgis.PyQt.QtGui import QColor
+
+SUBSIDENCE, STABLE, UPLIFT = QColor("#b2182b"), QColor("#f7f7f7"), QColor("#2166ac")
+DIVERGING = [SUBSIDENCE, QColor("#ef8a62"), STABLE, QColor("#67a9cf"), UPLIFT]
+PROBABILITY_RAMP = [QColor("#fee391"), QColor("#fe9929"), QColor("#d7301f"), QColor("#7f0000")]
+LEVEL_COLOURS = [QColor("#ff8c00"), QColor("#e31a1c"), QColor("#7f0000")]  # lowest level first, as the paper
+SAMPLE_PIXELS = 1024  # pixels per side read to estimate a raster's percentiles
+
+
+def _sample(path):
+    """Finite values of band 1 read at no more than SAMPLE_PIXELS per side."""
+    dataset = gdal.Open(path, gdal.GA_ReadOnly)
+    band = dataset.GetRasterBand(1)
+    scale = max(1.0, max(dataset.RasterXSize, dataset.RasterYSize) / SAMPLE_PIXELS)
+    values = band.ReadAsArray(buf_xsize=int(dataset.RasterXSize / scale),
+                              buf_ysize=int(dataset.RasterYSize / scale)).astype(float)
+    nodata = band.GetNoDataValue()
+    if nodata is not None and not np.isnan(nodata):
+        values[values == nodata] = np.nan
+    return values[np.isfinite(values)]
+
+
+def symmetric_limit(path):
+    """The 98th percentile of |velocity| (mm/yr) of a raster, at least 1."""
+    values = _sample(path)
+    return max(1.0, float(np.percentile(np.abs(values), 98))) if values.size else 1.0
+
+
+def _pseudocolor(layer, items, kind=QgsColorRampShader.Interpolated):
+    ramp = QgsColorRampShader()
+    ramp.setColorRampType(kind)
+    ramp.setColorRampItemList(items)
+    shader = QgsRasterShader()
+    shader.setRasterShaderFunction(ramp)
+    layer.setRenderer(QgsSingleBandPseudoColorRenderer(layer.dataProvider(), 1, shader))
+    layer.triggerRepaint()
+
+
+def style_velocity(layer):
+    """Diverging ramp centred on 0 mm/yr over +-(98th percentile of |velocity|)."""
+    limit = symmetric_limit(layer.source())
+    stops = np.linspace(-limit, limit, len(DIVERGING))
+    _pseudocolor(layer, [QgsColorRampShader.ColorRampItem(float(value), colour, f"{value:.1f} mm/yr")
+                         for value, colour in zip(stops, DIVERGING)])
+
+
+def style_probability(layer, lowest=0.5):
+    """Sequential ramp from ``lowest`` to 1, transparent below ``lowest``."""
+    clear = QColor(0, 0, 0, 0)
+    stops = np.linspace(lowest, 1.0, len(PROBABILITY_RAMP))
+    items = [QgsColorRampShader.ColorRampItem(float(np.nextafter(lowest, 0.0)), clear, f"< {lowest:g}")]
+    items += [QgsColorRampShader.ColorRampItem(float(value), colour, f"{value:.2f}")
+              for value, colour in zip(stops, PROBABILITY_RAMP)]
+    _pseudocolor(layer, items)
+    layer.renderer().setOpacity(0.7)
+
+
+def _outline(colour, width_mm):
+    return QgsFillSymbol.createSimple({"style": "no", "outline_color": colour.name(),
+                                       "outline_width": str(width_mm), "outline_width_unit": "MM"})
+
+
+def style_areas(layer):
+    """Outlines by level (orange, red, dark red from the lowest level), labelled with area and velocity."""
+    index = layer.fields().indexOf("level")
+    levels = sorted({float(value) for value in layer.uniqueValues(index)}) if index >= 0 else []
+    categories = []
+    for rank, level in enumerate(levels):
+        colour = LEVEL_COLOURS[min(len(LEVEL_COLOURS) - 1, round(rank * (len(LEVEL_COLOURS) - 1)
+                                                                      / max(1, len(levels) - 1)))]
+        categories.append(QgsRendererCategory(level, _outline(colour, 0.4 + 0.2 * rank), f">= {level:g}"))
+    layer.setRenderer(QgsCategorizedSymbolRenderer("level", categories))
+    settings = QgsPalLayerSettings()
+    settings.isExpression = True
+    settings.fieldName = ("format_number(\"area_m2\" / 10000, 1) || ' ha'"
+                          " || if(\"mean_velocity_mm_yr\" IS NULL, '',"
+                          " '\\n' || format_number(\"mean_velocity_mm_yr\", 1) || ' mm/yr')")
+    text = QgsTextFormat()
+    text.setSize(8)
+    settings.setFormat(text)
+    layer.setLabeling(QgsVectorLayerSimpleLabeling(settings))
+    layer.setLabelsEnabled(True)
+    layer.triggerRepaint()
+
+
+def style_truth(layer):
+    """Hatched polygons with a thin dark outline."""
+    symbol = _outline(QColor("#303030"), 0.3)
+    hatch = QgsLinePatternFillSymbolLayer()
+    hatch.setLineAngle(45)
+    hatch.setDistance(1.5)
+    hatch.setColor(QColor("#303030"))
+    symbol.appendSymbolLayer(hatch)
+    layer.setRenderer(QgsSingleSymbolRenderer(symbol))
+    layer.triggerRepaint()
