@@ -155,6 +155,33 @@ def _create_output(path, srs):
     return source, layer
 
 
+def _trace_level(layer, template, rasters, level, kind_names, min_support, scratch, stop):
+    """Add the areas at ``level`` to ``layer``; returns how many were kept."""
+    kept = 0
+    with tempfile.TemporaryDirectory(dir=scratch) as folder:
+        mask = _level_mask(template.GetRasterBand(1), template, level, os.path.join(folder, "mask.tif"), stop)
+        memory, regions = _regions(mask)
+        try:
+            layer.StartTransaction()
+            for region in regions:
+                stop()
+                geometry = region.GetGeometryRef()
+                values = _attributes(rasters, geometry, level, kind_names, min_support)
+                if values is None:
+                    continue
+                feature = ogr.Feature(layer.GetLayerDefn())
+                feature.SetGeometry(geometry)
+                for name, value in values.items():
+                    if value is not None:
+                        feature.SetField(name, value)
+                layer.CreateFeature(feature)
+                kept += 1
+            layer.CommitTransaction()
+        finally:
+            del mask, memory, regions  # closes the scratch mask before its folder goes
+    return kept
+
+
 def contour_areas(score_path, levels, output_path, probability_path=None, velocity_path=None,
                   measurements_path=None, kinds_path=None, kind_names=(), support_path=None, min_support=0,
                   progress=None, is_cancelled=None):
@@ -184,28 +211,12 @@ def contour_areas(score_path, levels, output_path, probability_path=None, veloci
     counts = {}
     with atomic_outputs(output_path) as ((staged,), scratch):
         output, layer = _create_output(staged, template.GetSpatialRef())
-        for number, level in enumerate(levels):
-            report(number / len(levels), f"Tracing the areas at level {level:g}")
-            with tempfile.TemporaryDirectory(dir=scratch) as folder:
-                mask = _level_mask(template.GetRasterBand(1), template, level, os.path.join(folder, "mask.tif"), stop)
-                memory, regions = _regions(mask)
-                counts[level] = 0
-                layer.StartTransaction()
-                for region in regions:
-                    stop()
-                    geometry = region.GetGeometryRef()
-                    values = _attributes(rasters, geometry, level, list(kind_names), min_support)
-                    if values is None:
-                        continue
-                    feature = ogr.Feature(layer.GetLayerDefn())
-                    feature.SetGeometry(geometry)
-                    for name, value in values.items():
-                        if value is not None:
-                            feature.SetField(name, value)
-                    layer.CreateFeature(feature)
-                    counts[level] += 1
-                layer.CommitTransaction()
-                del mask, memory, regions  # closes the scratch mask before its folder goes
-        del output, layer  # closes the GeoPackage before it is moved in place
+        try:
+            for number, level in enumerate(levels):
+                report(number / len(levels), f"Tracing the areas at level {level:g}")
+                counts[level] = _trace_level(layer, template, rasters, level, list(kind_names), min_support,
+                                             scratch, stop)
+        finally:
+            del output, layer  # closes the GeoPackage before it is moved in place or removed
     report(1.0, f"{sum(counts.values())} areas")
     return counts

@@ -92,19 +92,21 @@ def combine_passes(ascending_paths, descending_paths, output_path, progress=None
     height, width = template.RasterYSize, template.RasterXSize
     with atomic_outputs(output_path) as ((staged,), _):
         output = create_like(staged, template, OUTPUT_OPTIONS)
-        for row, rows in row_blocks(height):
-            if is_cancelled and is_cancelled():
-                raise Cancelled()
-            report(row / height, f"Combining rows {row}-{row + rows - 1}")
-            blocks = {}
-            for parameter, sources in looks.items():
-                blocks[parameter] = []
-                for path, dataset in sources:
-                    block = read_window(dataset.GetRasterBand(1), (row, 0, rows, width))
-                    _check_probabilities(block, parameter, path)
-                    blocks[parameter].append(block)
-            combined = combined_block(blocks["ASCENDING"], blocks["DESCENDING"])
-            output.GetRasterBand(1).WriteArray(combined.astype(np.float32), 0, row)
-        del output  # closes the GeoTIFF before it is moved in place
+        try:
+            for row, rows in row_blocks(height):
+                if is_cancelled and is_cancelled():
+                    raise Cancelled()
+                report(row / height, f"Combining rows {row}-{row + rows - 1}")
+                blocks = {}
+                for parameter, sources in looks.items():
+                    blocks[parameter] = []
+                    for path, dataset in sources:
+                        block = read_window(dataset.GetRasterBand(1), (row, 0, rows, width))
+                        _check_probabilities(block, parameter, path)
+                        blocks[parameter].append(block)
+                combined = combined_block(blocks["ASCENDING"], blocks["DESCENDING"])
+                output.GetRasterBand(1).WriteArray(combined.astype(np.float32), 0, row)
+        finally:
+            del output  # closes the GeoTIFF before it is moved in place or removed
     report(1.0, "Done")
     return {"width": width, "height": height, "looks": sum(len(sources) for sources in looks.values())}

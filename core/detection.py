@@ -173,14 +173,17 @@ def detect_raster(velocity_path, model, output_path, kinds_path=None, settings=D
     with atomic_outputs(output_path, kinds_path) as (staged, _):
         output = create_like(staged[0], dataset, OUTPUT_OPTIONS)
         kinds = _create_kinds(staged[1], dataset, len(model.classes) - 1) if kinds_path else None
-        for number, core in enumerate(tiles):
-            if is_cancelled and is_cancelled():
-                raise Cancelled()
-            report(number / len(tiles), f"Classifying tile {number + 1} of {len(tiles)}")
-            probabilities = _tile_probabilities(classifier, source, lattices, core, is_cancelled)
-            output.GetRasterBand(1).WriteArray((1.0 - probabilities[..., 0]).astype(np.float32), core[1], core[0])
-            if kinds is not None:
-                _write_kinds(kinds, probabilities, core)
-        output = kinds = None
+        try:
+            for number, core in enumerate(tiles):
+                if is_cancelled and is_cancelled():
+                    raise Cancelled()
+                report(number / len(tiles), f"Classifying tile {number + 1} of {len(tiles)}")
+                probabilities = _tile_probabilities(classifier, source, lattices, core, is_cancelled)
+                output.GetRasterBand(1).WriteArray((1.0 - probabilities[..., 0]).astype(np.float32),
+                                                   core[1], core[0])
+                if kinds is not None:
+                    _write_kinds(kinds, probabilities, core)
+        finally:
+            del output, kinds  # closes the GeoTIFFs before they are moved in place or removed
     report(1.0, "Done")
     return {"width": width, "height": height, "tiles": len(tiles), "windows": lattices[0].count * lattices[1].count, "seconds": time.time() - started}

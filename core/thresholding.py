@@ -58,17 +58,19 @@ def threshold_raster(velocity_path, levels_path, measurements_path, thresholds=T
     with atomic_outputs(levels_path, measurements_path) as ((levels_staged, measurements_staged), _):
         levels = create_like(levels_staged, dataset, OUTPUT_OPTIONS, nodata=None)
         measurements = create_like(measurements_staged, dataset, SCRATCH_OPTIONS)
-        for number, (row, col) in enumerate(tiles):
-            if is_cancelled and is_cancelled():
-                raise Cancelled()
-            report(number / len(tiles), f"Thresholding tile {number + 1} of {len(tiles)}")
-            rows, cols = min(TILE_PX, height - row), min(TILE_PX, width - col)
-            top, left = max(0, row - halo), max(0, col - halo)
-            bottom, right = min(height, row + rows + halo), min(width, col + cols + halo)
-            velocity = read_window(source, (top, left, bottom - top, right - left))
-            core = (slice(row - top, row - top + rows), slice(col - left, col - left + cols))
-            levels.GetRasterBand(1).WriteArray(level_block(velocity, thresholds, dilation)[core], col, row)
-            measurements.GetRasterBand(1).WriteArray(velocity[core].astype(np.float32), col, row)
-        del levels, measurements  # close the GeoTIFFs before they are moved in place
+        try:
+            for number, (row, col) in enumerate(tiles):
+                if is_cancelled and is_cancelled():
+                    raise Cancelled()
+                report(number / len(tiles), f"Thresholding tile {number + 1} of {len(tiles)}")
+                rows, cols = min(TILE_PX, height - row), min(TILE_PX, width - col)
+                top, left = max(0, row - halo), max(0, col - halo)
+                bottom, right = min(height, row + rows + halo), min(width, col + cols + halo)
+                velocity = read_window(source, (top, left, bottom - top, right - left))
+                core = (slice(row - top, row - top + rows), slice(col - left, col - left + cols))
+                levels.GetRasterBand(1).WriteArray(level_block(velocity, thresholds, dilation)[core], col, row)
+                measurements.GetRasterBand(1).WriteArray(velocity[core].astype(np.float32), col, row)
+        finally:
+            del levels, measurements  # close the GeoTIFFs before they are moved in place or removed
     report(1.0, "Done")
     return {"width": width, "height": height, "tiles": len(tiles)}

@@ -39,3 +39,11 @@ def area_destination(algorithm, parameters, context):
     if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise error("OUTPUT_AREAS", f"the folder of {path} does not exist")
     return path
+
+
+def check_outputs_differ_from_input(layer, outputs):
+    """Refuse an output path (``outputs``: {parameter: path or None}) that is the INPUT layer's file."""
+    source = os.path.abspath(layer.source().split("|")[0])
+    for name, path in outputs.items():
+        if path and os.path.abspath(path) == source:
+            raise error(name, "must differ from INPUT, which is never overwritten")

@@ -2,6 +2,8 @@
 
 The Processing glue only: ``core.combine.combine_passes`` and ``core.areas.contour_areas``.
 """
+import os
+
 from qgis.core import (
     QgsProcessing,
     QgsProcessingOutputNumber,
@@ -9,6 +11,7 @@ from qgis.core import (
     QgsProcessingParameterRasterDestination,
 )
 
+from ..core.raster_io import atomic_outputs
 from .algorithm_base import InsarAlgorithm
 from .area_outputs import area_destination, areas_parameter, raster_destination, thresholds_parameter
 from .inputs import error, gdal_file, progress_reporter
@@ -61,13 +64,19 @@ class CombineAlgorithm(InsarAlgorithm):
         for name, paths in passes.items():
             if not paths:
                 raise error(name, "needs at least one probability map")
-        summary = combine_passes(passes["ASCENDING"], passes["DESCENDING"], probability,
-                                 progress=progress_reporter(feedback, 0.0, COMBINE_SHARE),
-                                 is_cancelled=feedback.isCanceled)
-        feedback.pushInfo(f"{summary['looks']} looks combined on a {summary['width']} x {summary['height']} grid")
-        counts = contour_areas(probability, thresholds, areas, probability_path=probability,
-                               progress=progress_reporter(feedback, COMBINE_SHARE, 1.0),
-                               is_cancelled=feedback.isCanceled)
+        inputs = {os.path.abspath(path) for paths in passes.values() for path in paths}
+        for name, path in (("OUTPUT_PROBABILITY", probability), ("OUTPUT_AREAS", areas)):
+            if os.path.abspath(path) in inputs:
+                raise error(name, "must differ from the input maps, which are never overwritten")
+        with atomic_outputs(probability, areas) as ((staged_probability, staged_areas), _):
+            summary = combine_passes(passes["ASCENDING"], passes["DESCENDING"], staged_probability,
+                                     progress=progress_reporter(feedback, 0.0, COMBINE_SHARE),
+                                     is_cancelled=feedback.isCanceled)
+            feedback.pushInfo(f"{summary['looks']} looks combined on a {summary['width']} x {summary['height']} "
+                              "grid")
+            counts = contour_areas(staged_probability, thresholds, staged_areas, probability_path=staged_probability,
+                                   progress=progress_reporter(feedback, COMBINE_SHARE, 1.0),
+                                   is_cancelled=feedback.isCanceled)
         for level, count in counts.items():
             feedback.pushInfo(f"{count} area(s) at probability >= {level:g}")
         return {"OUTPUT_PROBABILITY": probability, "OUTPUT_AREAS": areas, "AREAS": counts[thresholds[0]]}

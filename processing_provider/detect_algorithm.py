@@ -20,9 +20,10 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from ..core.raster_io import OUTPUT_OPTIONS, checked
+from ..core.raster_io import OUTPUT_OPTIONS, atomic_outputs, checked
 from .algorithm_base import InsarAlgorithm
-from .area_outputs import area_destination, areas_parameter, raster_destination, thresholds_parameter
+from .area_outputs import (area_destination, areas_parameter, check_outputs_differ_from_input, raster_destination,
+                           thresholds_parameter)
 from .inputs import error, is_set, progress_reporter, velocity_input_parameters, velocity_raster_path
 from .model_inputs import advanced, device_parameter, device_value, wrap_parameters, wrap_values
 from .point_gridding import grid_points, gridding_parameters
@@ -117,6 +118,8 @@ class DetectAlgorithm(InsarAlgorithm):
         areas_path = area_destination(self, parameters, context)
         velocity_output = (raster_destination(self, parameters, "OUTPUT_VELOCITY", context)
                            if is_set(parameters, "OUTPUT_VELOCITY") else None)
+        check_outputs_differ_from_input(layer, {"OUTPUT_PROBABILITY": probability_path, "OUTPUT_AREAS": areas_path,
+                                                "OUTPUT_VELOCITY": velocity_output})
         device = choose_device(device_value(self, parameters, context))
         use_all_cores()
         model_path = (self.parameterAsFile(parameters, "MODEL", context) if is_set(parameters, "MODEL")
@@ -131,19 +134,20 @@ class DetectAlgorithm(InsarAlgorithm):
 
         scratch = tempfile.mkdtemp(prefix="insardefo-detect-", dir=QgsProcessingUtils.tempFolder())
         try:
-            velocity, measurements, share = self._dense_velocity(layer, parameters, context, feedback, scratch,
-                                                                 velocity_output)
-            kinds_path = os.path.join(scratch, "kinds.tif")
-            summary = detect_raster(velocity, model, probability_path, kinds_path, settings,
-                                    progress=progress_reporter(feedback, share, 1.0 - AREAS_SHARE),
-                                    is_cancelled=feedback.isCanceled)
-            feedback.pushInfo(f"{summary['windows']} windows on a {summary['width']} x {summary['height']} grid, "
-                              f"{summary['tiles']} tile(s), {summary['seconds']:.1f} s")
-            counts = contour_areas(probability_path, thresholds, areas_path, probability_path=probability_path,
-                                   velocity_path=velocity, measurements_path=measurements, kinds_path=kinds_path,
-                                   kind_names=model.classes[1:],
-                                   progress=progress_reporter(feedback, 1.0 - AREAS_SHARE, 1.0),
-                                   is_cancelled=feedback.isCanceled)
+            with atomic_outputs(probability_path, areas_path, velocity_output) as (staged, _):
+                velocity, measurements, share = self._dense_velocity(layer, parameters, context, feedback, scratch,
+                                                                     staged[2])
+                kinds_path = os.path.join(scratch, "kinds.tif")
+                summary = detect_raster(velocity, model, staged[0], kinds_path, settings,
+                                        progress=progress_reporter(feedback, share, 1.0 - AREAS_SHARE),
+                                        is_cancelled=feedback.isCanceled)
+                feedback.pushInfo(f"{summary['windows']} windows on a {summary['width']} x {summary['height']} "
+                                  f"grid, {summary['tiles']} tile(s), {summary['seconds']:.1f} s")
+                counts = contour_areas(staged[0], thresholds, staged[1], probability_path=staged[0],
+                                       velocity_path=velocity, measurements_path=measurements, kinds_path=kinds_path,
+                                       kind_names=model.classes[1:],
+                                       progress=progress_reporter(feedback, 1.0 - AREAS_SHARE, 1.0),
+                                       is_cancelled=feedback.isCanceled)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         for level, count in counts.items():

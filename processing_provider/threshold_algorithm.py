@@ -16,8 +16,10 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
+from ..core.raster_io import atomic_outputs
 from .algorithm_base import InsarAlgorithm
-from .area_outputs import area_destination, areas_parameter, raster_destination, thresholds_parameter
+from .area_outputs import (area_destination, areas_parameter, check_outputs_differ_from_input, raster_destination,
+                           thresholds_parameter)
 from .inputs import error, is_set, progress_reporter, velocity_input_parameters, velocity_raster_path
 from .model_inputs import advanced
 from .point_gridding import grid_points, gridding_parameters
@@ -76,26 +78,28 @@ class ThresholdAlgorithm(InsarAlgorithm):
         areas = area_destination(self, parameters, context)
         levels_output = (raster_destination(self, parameters, "OUTPUT_LEVELS", context)
                          if is_set(parameters, "OUTPUT_LEVELS") else None)
+        check_outputs_differ_from_input(layer, {"OUTPUT_AREAS": areas, "OUTPUT_LEVELS": levels_output})
         scratch = tempfile.mkdtemp(prefix="insardefo-threshold-", dir=QgsProcessingUtils.tempFolder())
         try:
-            if isinstance(layer, QgsVectorLayer):
-                velocity = os.path.join(scratch, "measurements.tif")
-                grid_points(self, layer, parameters, context, feedback, velocity)
-                band = 1
-            else:
-                velocity = velocity_raster_path(layer, parameters)
-                band = self.parameterAsInt(parameters, "BAND", context) if is_set(parameters, "BAND") else 1
-            levels = levels_output or os.path.join(scratch, "levels.tif")
-            measurements = os.path.join(scratch, "measurements_band.tif")
-            threshold_raster(velocity, levels, measurements, thresholds,
-                             self.parameterAsInt(parameters, "DILATION", context), band,
-                             progress=progress_reporter(feedback, 0.0, THRESHOLD_SHARE),
-                             is_cancelled=feedback.isCanceled)
-            counts = contour_areas(levels, thresholds, areas, velocity_path=measurements,
-                                   measurements_path=measurements, support_path=measurements,
-                                   min_support=self.parameterAsInt(parameters, "MIN_MEASUREMENTS", context),
-                                   progress=progress_reporter(feedback, THRESHOLD_SHARE, 1.0),
-                                   is_cancelled=feedback.isCanceled)
+            with atomic_outputs(areas, levels_output) as ((staged_areas, staged_levels), _):
+                if isinstance(layer, QgsVectorLayer):
+                    velocity = os.path.join(scratch, "measurements.tif")
+                    grid_points(self, layer, parameters, context, feedback, velocity)
+                    band = 1
+                else:
+                    velocity = velocity_raster_path(layer, parameters)
+                    band = self.parameterAsInt(parameters, "BAND", context) if is_set(parameters, "BAND") else 1
+                levels = staged_levels or os.path.join(scratch, "levels.tif")
+                measurements = os.path.join(scratch, "measurements_band.tif")
+                threshold_raster(velocity, levels, measurements, thresholds,
+                                 self.parameterAsInt(parameters, "DILATION", context), band,
+                                 progress=progress_reporter(feedback, 0.0, THRESHOLD_SHARE),
+                                 is_cancelled=feedback.isCanceled)
+                counts = contour_areas(levels, thresholds, staged_areas, velocity_path=measurements,
+                                       measurements_path=measurements, support_path=measurements,
+                                       min_support=self.parameterAsInt(parameters, "MIN_MEASUREMENTS", context),
+                                       progress=progress_reporter(feedback, THRESHOLD_SHARE, 1.0),
+                                       is_cancelled=feedback.isCanceled)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         for level, count in counts.items():

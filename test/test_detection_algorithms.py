@@ -6,6 +6,7 @@ import pytest
 from osgeo import gdal, ogr, osr
 from qgis.core import QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback
 
+from conftest import file_hash
 from helpers import read_raster, write_raster
 from insar_deformation_detector.core.areas import FIELDS
 from insar_deformation_detector.core.deformation_sources import WIDE_POINT_SOURCES
@@ -81,6 +82,24 @@ def test_a_synthetic_source_is_found_and_stable_noise_is_not(run, source_scene, 
     assert np.nanmax(found["stable"]) < 0.9
 
 
+class CancelDuringDetection(QgsProcessingFeedback):
+    """Presses Cancel once detection has started (past the interpolation's share of the bar)."""
+
+    def setProgress(self, progress):  # noqa: N802 (QGIS API)
+        super().setProgress(progress)
+        if progress > 40:
+            self.cancel()
+
+
+def test_cancel_stops_detection_and_leaves_no_output(run, source_scene, tmp_path):
+    _, paths = source_scene
+    probability, areas = str(tmp_path / "p.tif"), str(tmp_path / "areas.gpkg")
+    results = run("detect", feedback=CancelDuringDetection(), INPUT=paths["sparse"], OUTPUT_PROBABILITY=probability,
+                  OUTPUT_AREAS=areas)
+    assert results == {}
+    assert os.listdir(tmp_path) == []
+
+
 def test_combine_averages_a_pair_and_takes_the_best_of_four_pairs(run, tmp_path):
     up1, up2, down1, down2 = (np.full((30, 40), value) for value in (0.2, 0.9, 0.4, 0.6))
     up1[0, 0] = np.nan  # one map of a pair without data: the other's value stands
@@ -150,6 +169,16 @@ def test_bad_detection_input_names_the_parameter(run, tiny_model, source_scene, 
         run("detect", **dict(base, **parameters))
     assert words in str(error.value)
     assert not os.path.exists(base["OUTPUT_PROBABILITY"]) and not os.path.exists(base["OUTPUT_AREAS"])
+
+
+def test_detect_never_writes_over_its_input(run, source_scene, tmp_path):
+    _, paths = source_scene
+    before = file_hash(paths["sparse"])
+    with pytest.raises(QgsProcessingException) as error:
+        run("detect", INPUT=paths["sparse"], OUTPUT_PROBABILITY=paths["sparse"],
+            OUTPUT_AREAS=str(tmp_path / "areas.gpkg"))
+    assert "OUTPUT_PROBABILITY: must differ from INPUT" in str(error.value)
+    assert file_hash(paths["sparse"]) == before and os.listdir(tmp_path) == []
 
 
 def test_combine_refuses_maps_that_do_not_fit(run, tmp_path):
