@@ -17,7 +17,7 @@ from .errors import Cancelled, InputError
 from .examples import NEGATIVE_CLASS
 from .networks import INPUT_SIZE
 from .probability_map import MERGE_RADIUS, Lattice, check_size, merged_map
-from .raster_io import (OUTPUT_OPTIONS, SCRATCH_OPTIONS, atomic_outputs, checked, count_finite, create_like,
+from .raster_io import (OUTPUT_OPTIONS, PACKED_SCRATCH_OPTIONS, atomic_outputs, checked, count_finite, create_like,
                         open_band, read_window)
 from .shared_classifier import shared_classifier
 from .window_probabilities import per_window_probabilities, shared_probabilities
@@ -25,6 +25,7 @@ from .wrapping import DEFAULT_INTERVALS, DEFAULT_OFFSETS
 
 DEFAULT_STRIDE = 32  # pixels: AlexNet's own stride; the paper's 28 = 224 / 8 needs evaluation="per_window"
 EVALUATIONS = ("shared", "per_window")
+KIND_SCALE = 250  # class probabilities are kept as bytes, 0-250, for the areas' class attribute
 
 
 @dataclass(frozen=True)
@@ -132,15 +133,17 @@ def _tiles(height, width, tile_size):
 
 
 def _write_kinds(dataset, probabilities, core):
+    """Each deformation class's probability in the Byte band of that class, in steps of 1 / KIND_SCALE."""
     for kind in range(1, probabilities.shape[-1]):
-        dataset.GetRasterBand(kind).WriteArray(probabilities[..., kind].astype(np.float32), core[1], core[0])
+        shares = np.nan_to_num(probabilities[..., kind]) * KIND_SCALE
+        dataset.GetRasterBand(kind).WriteArray(np.round(shares).astype(np.uint8), core[1], core[0])
 
 
 def _create_kinds(path, template, count):
     from osgeo import gdal
 
     dataset = checked(gdal.GetDriverByName("GTiff").Create(
-        path, template.RasterXSize, template.RasterYSize, count, gdal.GDT_Float32, SCRATCH_OPTIONS),
+        path, template.RasterXSize, template.RasterYSize, count, gdal.GDT_Byte, PACKED_SCRATCH_OPTIONS),
         f"create {path}")
     dataset.SetGeoTransform(template.GetGeoTransform())
     dataset.SetProjection(template.GetProjection())
@@ -153,10 +156,10 @@ def detect_raster(velocity_path, model, output_path, kinds_path=None, settings=D
 
     ``model``: a core.model_file.LoadedModel. ``output_path``: float32
     GeoTIFF on the input grid, P_final = 1 - P(no deformation) in 0-1, NaN
-    where the input has no data. ``kinds_path`` (optional): a GeoTIFF with
-    one band per deformation class (the model's classes after the first),
-    each the merged probability of that class. Outputs appear only when
-    complete. Returns a summary dict.
+    where the input has no data. ``kinds_path`` (optional): a Byte GeoTIFF
+    with one band per deformation class (the model's classes after the
+    first), each the merged probability of that class times KIND_SCALE.
+    Outputs appear only when complete. Returns a summary dict.
     """
     started = time.time()
     report = progress or (lambda fraction, message: None)

@@ -13,6 +13,9 @@ BLOCK_ROWS = 512  # rows per block when streaming a whole raster
 OUTPUT_OPTIONS = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE",
                   "PREDICTOR=3", "BIGTIFF=IF_SAFER"]
 SCRATCH_OPTIONS = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "BIGTIFF=IF_SAFER", "SPARSE_OK=TRUE"]
+# Scratch rasters that are mostly zeros or nodata (masks, sparse measurements, class shares): a
+# national map's would otherwise take tens of GB
+PACKED_SCRATCH_OPTIONS = SCRATCH_OPTIONS + ["COMPRESS=DEFLATE", "ZLEVEL=1"]
 
 
 def checked(result, action):

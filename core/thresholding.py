@@ -13,7 +13,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter, median_filter
 
 from .errors import Cancelled, InputError
-from .raster_io import OUTPUT_OPTIONS, SCRATCH_OPTIONS, atomic_outputs, count_finite, create_like, open_band, read_window
+from .raster_io import OUTPUT_OPTIONS, PACKED_SCRATCH_OPTIONS, atomic_outputs, count_finite, create_like, open_band, read_window
 
 THRESHOLDS_MM_YR = (3.0, 4.5, 5.0)  # section IV-C: slow, medium and fast deformation
 DILATION_PX = 18  # section IV-C: dilation joining sparse pixels
@@ -57,7 +57,7 @@ def threshold_raster(velocity_path, levels_path, measurements_path, thresholds=T
     tiles = [(row, col) for row in range(0, height, TILE_PX) for col in range(0, width, TILE_PX)]
     with atomic_outputs(levels_path, measurements_path) as ((levels_staged, measurements_staged), _):
         levels = create_like(levels_staged, dataset, OUTPUT_OPTIONS, nodata=None)
-        measurements = create_like(measurements_staged, dataset, SCRATCH_OPTIONS)
+        measurements = create_like(measurements_staged, dataset, PACKED_SCRATCH_OPTIONS)
         try:
             for number, (row, col) in enumerate(tiles):
                 if is_cancelled and is_cancelled():

@@ -8,7 +8,7 @@ from osgeo import gdal, ogr, osr
 from helpers import read_raster, write_raster
 from insar_deformation_detector.core.areas import contour_areas, parse_levels
 from insar_deformation_detector.core.deformation_sources import WIDE_POINT_SOURCES
-from insar_deformation_detector.core.detection import DetectionSettings, detect_raster
+from insar_deformation_detector.core.detection import KIND_SCALE, DetectionSettings, detect_raster
 from insar_deformation_detector.core.detection_scoring import score_areas
 from insar_deformation_detector.core.errors import Cancelled, InputError
 from insar_deformation_detector.core.interpolation import interpolate_raster, looks_sparse
@@ -106,10 +106,10 @@ def test_probability_map_is_float32_on_the_input_grid_with_nodata_where_the_inpu
     assert np.isnan(probability[:, :60]).all()
     np.testing.assert_array_equal(np.isfinite(probability), np.isfinite(velocity))
     assert 0.0 <= np.nanmin(probability) and np.nanmax(probability) <= 1.0
-    shares = gdal.Open(kinds).ReadAsArray()
+    shares = gdal.Open(kinds).ReadAsArray() / KIND_SCALE
     assert shares.shape == (2, 480, 480)  # point source and tunnel shares add up to P_final
     measured = np.isfinite(velocity)
-    np.testing.assert_allclose(shares.sum(axis=0)[measured], probability[measured], atol=1e-5)
+    np.testing.assert_allclose(shares.sum(axis=0)[measured], probability[measured], atol=1.01 / KIND_SCALE)
 
 
 def test_bad_detection_input_is_refused_with_the_parameter_named(model, real_looking, tmp_path):
@@ -158,7 +158,7 @@ def _probability_and_velocity(tmp_path):
     velocity[14, 14] = -9.0
     velocity[40:50, 50:70] = 6.0
     measured = np.where(np.arange(60 * 80).reshape(60, 80) % 4 == 0, velocity, np.nan)
-    kinds = np.stack([probability * 0.9, probability * 0.1])  # point source the likelier kind
+    kinds = np.stack([probability * 0.9, probability * 0.1]) * KIND_SCALE  # point source the likelier kind
     return [write_raster(str(tmp_path / f"{name}.tif"), array)
             for name, array in (("p", probability), ("v", velocity), ("m", measured), ("k", kinds))]
 
