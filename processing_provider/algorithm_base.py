@@ -4,6 +4,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..core.dependencies import MissingDependency
 from ..core.errors import Cancelled, InputError
+from ..ui.output_styles import run_group_name, style_when_loaded
 from . import ICON_PATH
 
 
@@ -48,7 +49,16 @@ class InsarAlgorithm(QgsProcessingAlgorithm):
         """The algorithm's work; returns its results dict."""
         raise NotImplementedError
 
+    def style_output(self, context, path, style):
+        """Apply ``style(layer)`` (from ui.layer_styles) to output ``path`` if Processing loads it.
+
+        The layers of one run are grouped in the layer tree under the
+        algorithm's name and the time of the run.
+        """
+        style_when_loaded(context, path, style, self._group)
+
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+        self._group = run_group_name(self.DISPLAY_NAME)
         try:
             return self.compute(parameters, context, feedback)
         except (InputError, MissingDependency) as failure:

@@ -3,6 +3,7 @@
 The Processing glue only: ``core.combine.combine_passes`` and ``core.areas.contour_areas``.
 """
 import os
+from functools import partial
 
 from qgis.core import (
     QgsProcessing,
@@ -79,4 +80,8 @@ class CombineAlgorithm(InsarAlgorithm):
                                    is_cancelled=feedback.isCanceled)
         for level, count in counts.items():
             feedback.pushInfo(f"{count} area(s) at probability >= {level:g}")
+        from ..ui.layer_styles import style_areas, style_probability
+
+        self.style_output(context, probability, partial(style_probability, lowest=thresholds[0]))
+        self.style_output(context, areas, style_areas)
         return {"OUTPUT_PROBABILITY": probability, "OUTPUT_AREAS": areas, "AREAS": counts[thresholds[0]]}

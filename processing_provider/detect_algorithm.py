@@ -7,6 +7,7 @@ input is interpolated (``core.interpolation``), the map is classified
 import os
 import shutil
 import tempfile
+from functools import partial
 
 from osgeo import gdal
 from qgis.core import (
@@ -156,7 +157,15 @@ class DetectAlgorithm(InsarAlgorithm):
                    "AREAS": counts[thresholds[0]]}
         if velocity_output:
             results["OUTPUT_VELOCITY"] = velocity_output
+        self._style_outputs(context, results, thresholds)
         return results
+
+    def _style_outputs(self, context, results, thresholds):
+        from ..ui.layer_styles import style_areas, style_probability, style_velocity
+
+        self.style_output(context, results["OUTPUT_PROBABILITY"], partial(style_probability, lowest=thresholds[0]))
+        self.style_output(context, results["OUTPUT_AREAS"], style_areas)
+        self.style_output(context, results.get("OUTPUT_VELOCITY"), style_velocity)
 
     def _dense_velocity(self, layer, parameters, context, feedback, scratch, velocity_output):
         """(dense velocity path, measurements path, progress share used) for the INPUT layer."""

@@ -160,9 +160,13 @@ class InterpolateAlgorithm(InsarAlgorithm):
         feedback.pushInfo(f"{summary['measured_cells']} measured cells on a {summary['width']} x "
                           f"{summary['height']} grid, {summary['tiles']} tile(s), "
                           f"{summary['seconds']:.1f} s")
+        from ..ui.layer_styles import style_velocity
+
         results = {self.OUTPUT: output, self.MEASURED_CELLS: summary["measured_cells"]}
+        self.style_output(context, output, style_velocity)
         if noise:
             results[self.NOISE] = noise
+            self.style_output(context, noise, style_velocity)
         return results
 
     def _destination(self, parameters, name, context):

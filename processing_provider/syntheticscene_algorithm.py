@@ -213,7 +213,17 @@ class SyntheticSceneAlgorithm(InsarAlgorithm):
 
         results = {parameter: paths[name] for parameter, (name, _) in self.DESTINATIONS.items() if paths[name]}
         results.update({self.SOURCES: len(scene.sources), self.MEASUREMENTS: scene.details["measurements"]})
+        self._style_outputs(context, results)
         return results
+
+    def _style_outputs(self, context, results):
+        from ..ui.layer_styles import style_truth, style_velocity, style_velocity_points
+
+        styles = {self.OUTPUT_SPARSE: style_velocity, self.OUTPUT_DEFORMATION: style_velocity,
+                  self.OUTPUT_NOISE_FREE: style_velocity, self.OUTPUT_POINTS: style_velocity_points,
+                  self.OUTPUT_TRUTH: style_truth}
+        for name, style in styles.items():
+            self.style_output(context, results.get(name), style)
 
     def _projected_crs(self, parameters, context):
         """The CRS parameter, checked to be valid, projected and in metres."""

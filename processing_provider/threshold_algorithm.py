@@ -6,6 +6,7 @@ The Processing glue only: points are gridded (``point_gridding``), then
 import os
 import shutil
 import tempfile
+from functools import partial
 
 from qgis.core import (
     QgsProcessingOutputNumber,
@@ -104,7 +105,11 @@ class ThresholdAlgorithm(InsarAlgorithm):
             shutil.rmtree(scratch, ignore_errors=True)
         for level, count in counts.items():
             feedback.pushInfo(f"{count} area(s) at |velocity| >= {level:g} mm/yr")
+        from ..ui.layer_styles import style_areas, style_levels
+
         results = {"OUTPUT_AREAS": areas, "AREAS": counts[thresholds[0]]}
+        self.style_output(context, areas, style_areas)
         if levels_output:
             results["OUTPUT_LEVELS"] = levels_output
+            self.style_output(context, levels_output, partial(style_levels, thresholds=thresholds))
         return results

@@ -5,12 +5,18 @@
 * probability (0-1): a sequential ramp, transparent below the lowest threshold;
 * detection areas: outlines by level (orange, red, dark red from the lowest
   level up), labelled with area and mean velocity;
-* truth polygons: hatched.
+* truth polygons: hatched;
+* velocity points: the velocity ramp in classes; threshold levels: the
+  level colours, transparent where no threshold is reached.
 """
 import numpy as np
 from osgeo import gdal
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
+    QgsFeatureRequest,
+    QgsGraduatedSymbolRenderer,
+    QgsMarkerSymbol,
+    QgsRendererRange,
     QgsColorRampShader,
     QgsFillSymbol,
     QgsLinePatternFillSymbolLayer,
@@ -29,6 +35,7 @@ DIVERGING = [SUBSIDENCE, QColor("#ef8a62"), STABLE, QColor("#67a9cf"), UPLIFT]
 PROBABILITY_RAMP = [QColor("#fee391"), QColor("#fe9929"), QColor("#d7301f"), QColor("#7f0000")]
 LEVEL_COLOURS = [QColor("#ff8c00"), QColor("#e31a1c"), QColor("#7f0000")]  # lowest level first, as the paper
 SAMPLE_PIXELS = 1024  # pixels per side read to estimate a raster's percentiles
+SAMPLE_FEATURES = 100000  # features read to estimate a point layer's percentiles
 
 
 def _sample(path):
@@ -90,9 +97,8 @@ def style_areas(layer):
     levels = sorted({float(value) for value in layer.uniqueValues(index)}) if index >= 0 else []
     categories = []
     for rank, level in enumerate(levels):
-        colour = LEVEL_COLOURS[min(len(LEVEL_COLOURS) - 1, round(rank * (len(LEVEL_COLOURS) - 1)
-                                                                      / max(1, len(levels) - 1)))]
-        categories.append(QgsRendererCategory(level, _outline(colour, 0.4 + 0.2 * rank), f">= {level:g}"))
+        categories.append(QgsRendererCategory(level, _outline(_level_colour(rank, len(levels)), 0.4 + 0.2 * rank),
+                                              f">= {level:g}"))
     layer.setRenderer(QgsCategorizedSymbolRenderer("level", categories))
     settings = QgsPalLayerSettings()
     settings.isExpression = True
@@ -117,3 +123,35 @@ def style_truth(layer):
     symbol.appendSymbolLayer(hatch)
     layer.setRenderer(QgsSingleSymbolRenderer(symbol))
     layer.triggerRepaint()
+
+
+def _level_colour(rank, count):
+    """The colour of the ``rank``-th of ``count`` levels: orange, red, dark red from the lowest."""
+    return LEVEL_COLOURS[min(len(LEVEL_COLOURS) - 1, round(rank * (len(LEVEL_COLOURS) - 1) / max(1, count - 1)))]
+
+
+def style_velocity_points(layer, field="velocity"):
+    """Points coloured by velocity in classes of the diverging ramp, symmetric about 0 mm/yr."""
+    request = QgsFeatureRequest().setSubsetOfAttributes([field], layer.fields()).setLimit(SAMPLE_FEATURES)
+    request.setFlags(QgsFeatureRequest.NoGeometry)
+    values = np.array([feature[field] for feature in layer.getFeatures(request)
+                       if isinstance(feature[field], (int, float))], dtype=float)
+    limit = max(1.0, float(np.percentile(np.abs(values), 98))) if values.size else 1.0
+    edges = np.linspace(-limit, limit, len(DIVERGING) + 1)
+    edges[0], edges[-1] = -1e9, 1e9  # the outer classes take everything beyond the limit
+    ranges = []
+    for low, high, colour in zip(edges[:-1], edges[1:], DIVERGING):
+        symbol = QgsMarkerSymbol.createSimple({"name": "circle", "color": colour.name(), "size": "1.2",
+                                               "outline_style": "no"})
+        label = f"{max(low, -limit):.1f} to {min(high, limit):.1f} mm/yr"
+        ranges.append(QgsRendererRange(float(low), float(high), symbol, label))
+    layer.setRenderer(QgsGraduatedSymbolRenderer(field, ranges))
+    layer.triggerRepaint()
+
+
+def style_levels(layer, thresholds):
+    """A threshold-level raster: each threshold (mm/yr) in its level colour, 0 transparent."""
+    items = [QgsColorRampShader.ColorRampItem(0.0, QColor(0, 0, 0, 0), "none")]
+    items += [QgsColorRampShader.ColorRampItem(float(level), _level_colour(rank, len(thresholds)), f">= {level:g} mm/yr")
+              for rank, level in enumerate(sorted(thresholds))]
+    _pseudocolor(layer, items, QgsColorRampShader.Exact)
