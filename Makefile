@@ -1,13 +1,14 @@
 # make demo    - set up (if needed) and run the main job: synthetic scene -> qgis_process detect -> probability, areas, map.png
 # make test    - set up (if needed) and run the whole test suite headless
 # make default-model - rebuild resources/models/default.pt from scratch (hours on a CPU)
+# make model3  - rebuild resources/detect_ascending_descending.model3 (the ready-made Processing model)
 # make package - build dist/insar_deformation_detector-<version>.zip for QGIS "Install from ZIP"
 PYTHON := .venv/bin/python
 # Headless Qt; QGIS's network cache under build/ rather than ~/.cache (pytest-qgis already keeps
 # the QGIS profile in .qgis-settings/, qgis_process runs get a temporary profile and HOME).
 TEST_ENV := QT_QPA_PLATFORM=offscreen XDG_CACHE_HOME=$(CURDIR)/build/cache
 
-.PHONY: setup demo test default-model package clean
+.PHONY: setup demo test default-model model3 package clean
 setup:
 	scripts/setup.sh
 
@@ -19,6 +20,9 @@ test: setup
 
 default-model: setup
 	$(PYTHON) scripts/build_default_model.py
+
+model3: setup
+	$(TEST_ENV) $(PYTHON) scripts/build_model3.py
 
 package:
 	/usr/bin/python3 scripts/package.py

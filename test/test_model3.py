@@ -1,0 +1,54 @@
+"""The shipped Processing model (resources/*.model3) runs through qgis_process.bin and matches its generator."""
+import os
+
+import numpy as np
+from osgeo import osr
+
+from helpers import read_raster
+from insar_deformation_detector.core.deformation_sources import WIDE_POINT_SOURCES
+from insar_deformation_detector.core.line_of_sight import ASCENDING, DESCENDING
+from insar_deformation_detector.core.raster_grid import GridSpec
+from insar_deformation_detector.core.synthetic_scene import make_scene, write_scene_outputs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODEL = os.path.join(ROOT, "resources", "detect_ascending_descending.model3")
+
+
+def _points(folder, geometry, name):
+    scene = make_scene(GridSpec(400000.0, 300000.0, 10.0, 320, 320), seed=4, point_sources=1, tunnels=0,
+                       geometry=geometry, ranges=WIDE_POINT_SOURCES)
+    reference = osr.SpatialReference()
+    reference.ImportFromEPSG(27700)
+    path = str(folder / f"{name}.gpkg")
+    write_scene_outputs(scene, {"points": path}, reference.ExportToWkt())
+    return path
+
+
+def test_model_chains_interpolate_detect_and_combine(qgis_process, tmp_path):
+    ascending, descending = _points(tmp_path, ASCENDING, "ascending"), _points(tmp_path, DESCENDING, "descending")
+    outputs = {name: str(tmp_path / file) for name, file in (
+        ("combine:combined_probability", "combined.tif"), ("combine:combined_areas", "areas.gpkg"),
+        ("detect_ascending:ascending_probability", "ascending.tif"),
+        ("detect_descending:descending_probability", "descending.tif"))}
+    completed, results = qgis_process.run(MODEL, {
+        "ascending": ascending, "ascending_field": "velocity", "descending": descending,
+        "descending_field": "velocity", "pixel_size": 10, **outputs})
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    combined, info = read_raster(outputs["combine:combined_probability"])
+    up = read_raster(outputs["detect_ascending:ascending_probability"])[0]
+    down = read_raster(outputs["detect_descending:descending_probability"])[0]
+    assert info["size"] == (320, 320)
+    both = np.isfinite(up) & np.isfinite(down)
+    np.testing.assert_allclose(combined[both], (up[both] + down[both]) / 2, atol=1e-6)  # two looks: the average
+    assert os.path.exists(outputs["combine:combined_areas"])
+
+
+def test_shipped_model_is_what_the_generator_builds(qgis_app, plugin, tmp_path):
+    import build_model3
+    from qgis.core import QgsProcessingModelAlgorithm
+
+    built = str(tmp_path / "built.model3")
+    assert build_model3.build_model().toFile(built)
+    shipped, rebuilt = QgsProcessingModelAlgorithm(), QgsProcessingModelAlgorithm()
+    assert shipped.fromFile(MODEL) and rebuilt.fromFile(built)
+    assert shipped.toVariant() == rebuilt.toVariant()
