@@ -1,12 +1,27 @@
-"""The QGIS plugin object: registers the Processing provider, nothing else.
+"""The QGIS plugin object: the Processing provider, and with a GUI the menu, toolbar and dialogs.
 
-Works with ``iface=None`` (qgis_process loads plugins without a GUI), never
-opens a dialog and never imports torch: algorithms that need it check for it
-when they run.
+Works with ``iface=None`` (qgis_process loads plugins without a GUI): then
+it only registers the provider and never opens a dialog. It never imports
+torch: algorithms that need it check for it when they run. PyTorch
+installed by the plugin lives in a folder of the QGIS profile, appended to
+``sys.path`` here.
 """
-from qgis.core import QgsApplication
+import os
 
+from qgis.core import QgsApplication
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QAction
+
+from .core.dependencies import add_packages_folder
+from .processing_provider import ICON_PATH
 from .processing_provider.provider import InsarDeformationProvider
+
+MENU = "&InSAR Deformation Detector"
+
+
+def packages_folder():
+    """The folder of the QGIS profile the plugin installs PyTorch into."""
+    return os.path.join(QgsApplication.qgisSettingsDirPath(), "insar_deformation_detector", "python")
 
 
 class InsarDeformationDetectorPlugin:
@@ -15,6 +30,9 @@ class InsarDeformationDetectorPlugin:
     def __init__(self, iface):
         self.iface = iface
         self.provider = None
+        self.actions = []
+        self.toolbar = None
+        add_packages_folder(packages_folder())
 
     def initProcessing(self):  # noqa: N802 (QGIS API)
         """Register the Processing provider (QGIS calls this for hasProcessingProvider=yes)."""
@@ -25,11 +43,46 @@ class InsarDeformationDetectorPlugin:
                 self.provider = provider
 
     def initGui(self):  # noqa: N802 (QGIS API)
-        """Called when the QGIS GUI loads the plugin; the algorithms live in the toolbox."""
+        """The provider, plus menu and toolbar entries for the dialogs (none without an interface)."""
         self.initProcessing()
+        if self.iface is None:
+            return
+        self.toolbar = self.iface.addToolBar("InSAR Deformation Detector")
+        self.toolbar.setObjectName("InsarDeformationDetectorToolbar")
+        for label, slot, on_toolbar in (("Detect deformation...", self.open_detect, True),
+                                        ("Train a model...", self.open_train, False),
+                                        ("Check dependencies...", self.open_dependencies, False)):
+            action = QAction(QIcon(ICON_PATH), label, self.iface.mainWindow())
+            action.triggered.connect(slot)
+            self.iface.addPluginToMenu(MENU, action)
+            if on_toolbar:
+                self.toolbar.addAction(action)
+            self.actions.append(action)
+
+    def open_detect(self):
+        from .ui.detect_dialog import DetectDialog
+
+        DetectDialog(self.iface.mainWindow()).exec_()
+
+    def open_train(self):
+        from .ui.train_wizard import TrainWizard
+
+        TrainWizard(self.iface.mainWindow()).exec_()
+
+    def open_dependencies(self):
+        from .ui.dependencies_dialog import DependenciesDialog
+
+        DependenciesDialog(packages_folder(), self.iface.mainWindow()).exec_()
 
     def unload(self):
-        """Remove the provider when the plugin is disabled or reloaded."""
+        """Remove the provider, menu entries and toolbar when the plugin is disabled or reloaded."""
+        for action in self.actions:
+            self.iface.removePluginMenu(MENU, action)
+            action.deleteLater()
+        self.actions = []
+        if self.toolbar is not None:
+            self.toolbar.deleteLater()
+            self.toolbar = None
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None

@@ -1,12 +1,19 @@
-"""Optional Python packages: which are missing, and how the user installs them.
+"""Optional Python packages: which are missing, how the user installs them, and a diagnostics text.
 
 Pure Python (no QGIS). Interpolation needs only NumPy, SciPy and GDAL, which
-ship with QGIS; detection needs PyTorch and torchvision, which QGIS does not
-ship, so algorithms call :func:`require` when they run (never at import) and
-turn :class:`MissingDependency` into a message for the user.
+ship with QGIS; training and detection need PyTorch and torchvision, which
+QGIS does not ship, so algorithms call :func:`require` when they run (never
+at import) and turn :class:`MissingDependency` into a message for the user.
+
+The plugin can install them with pip into a folder of its own (see
+:func:`pip_arguments`), which it appends to ``sys.path`` at load: appended,
+so that QGIS's own NumPy and GDAL always come first and are never replaced.
 """
 import importlib.util
 import os
+import platform
+import shutil
+import subprocess
 import sys
 
 # Versions the plugin is tested with; keep in step with requirements.txt.
@@ -16,6 +23,11 @@ PINNED = {
     "numpy": "numpy<2",
     "scipy": "scipy",
 }
+
+
+DETECTION_PACKAGES = ("torch", "torchvision")
+# PyTorch's own wheel index for the CPU-only build (Linux and Windows; macOS wheels on PyPI are CPU builds)
+CPU_INDEX_URL = "https://download.pytorch.org/whl/cpu"
 
 
 class MissingDependency(ImportError):
@@ -75,3 +87,87 @@ def install_message(missing):
             "then restart QGIS. On Windows run the command in the OSGeo4W Shell; on Debian or Ubuntu "
             "add --user (and --break-system-packages on Debian 12 or later); "
             "see the plugin's README for details.")
+
+
+def add_packages_folder(folder):
+    """Append the plugin's package folder to ``sys.path`` (after QGIS's own packages), once."""
+    if folder and os.path.isdir(folder) and folder not in sys.path:
+        sys.path.append(folder)
+        importlib.invalidate_caches()
+
+
+def qgis_python():
+    """Path of the Python interpreter that runs QGIS, or None when it cannot be found.
+
+    Inside QGIS ``sys.executable`` is often the QGIS binary itself; the
+    interpreter then lies in the installation's prefix.
+    """
+    candidates = [sys.executable or ""]
+    if sys.platform == "win32":
+        candidates += [os.path.join(sys.exec_prefix, "python.exe"), os.path.join(sys.exec_prefix, "python3.exe")]
+    else:
+        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        candidates += [os.path.join(sys.exec_prefix, "bin", name) for name in (version, "python3")]
+    for candidate in candidates:
+        if os.path.basename(candidate).lower().startswith("python") and os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def has_nvidia_gpu():
+    """Whether an NVIDIA driver reports a GPU (``nvidia-smi -L``), so the CUDA build is worth its size."""
+    tool = shutil.which("nvidia-smi")
+    if tool is None:
+        return False
+    try:
+        listing = subprocess.run([tool, "-L"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return listing.returncode == 0 and "GPU" in listing.stdout
+
+
+def pip_arguments(python, folder, missing, cuda):
+    """The pip command (argument list) that installs ``missing`` into ``folder``.
+
+    Pinned to the tested versions; NumPy is held at the running version (a
+    constraint, so a package that needs another NumPy fails instead of
+    replacing QGIS's); the CPU-only build of PyTorch unless ``cuda``.
+    """
+    import numpy
+
+    cpu_wheels = not cuda and sys.platform != "darwin"
+    requirements = [PINNED.get(name, name) + ("+cpu" if cpu_wheels and name in DETECTION_PACKAGES else "")
+                    for name in missing]
+    arguments = [python, "-m", "pip", "install", "--disable-pip-version-check", "--target", folder,
+                 "--upgrade", *requirements, f"numpy=={numpy.__version__}"]
+    if cpu_wheels:
+        arguments += ["--extra-index-url", CPU_INDEX_URL]
+    return arguments
+
+
+def _version(name):
+    try:
+        module = importlib.import_module(name)
+    except Exception as failure:  # noqa: BLE001 (any import failure is a diagnostic)
+        return f"not available ({type(failure).__name__}: {failure})"
+    return getattr(module, "__version__", "installed")
+
+
+def _torch_device():
+    if missing_packages(["torch"]):
+        return "no PyTorch"
+    import torch
+
+    if torch.cuda.is_available():
+        return f"CUDA ({torch.cuda.get_device_name(0)}, CUDA {torch.version.cuda})"
+    return f"CPU ({os.cpu_count()} cores{'; a CUDA build without a usable GPU' if torch.version.cuda else ''})"
+
+
+def diagnostics(extra=()):
+    """A short text for bug reports: platform, Python, packages, device, and ``extra`` (label, value) pairs."""
+    lines = [f"Platform: {platform.platform()}", f"Python: {sys.version.split()[0]} ({sys.executable})",
+             f"Python for pip: {qgis_python() or 'not found'}"]
+    lines += list(f"{label}: {value}" for label, value in extra)
+    lines += [f"{name}: {_version(name)}" for name in ("numpy", "scipy", "osgeo.gdal", *DETECTION_PACKAGES)]
+    lines += [f"Device: {_torch_device()}", f"NVIDIA GPU reported by the driver: {'yes' if has_nvidia_gpu() else 'no'}"]
+    return "\n".join(lines)

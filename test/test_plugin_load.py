@@ -77,3 +77,17 @@ def test_importing_the_plugin_imports_neither_qgis_nor_torch_needlessly(tmp_path
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "TORCH_MODULES []" in result.stdout
+
+
+def test_with_an_interface_the_dialogs_get_menu_and_toolbar_entries(qgis_iface):
+    import insar_deformation_detector
+
+    instance = insar_deformation_detector.classFactory(qgis_iface)
+    instance.initGui()
+    try:
+        assert [action.text() for action in instance.actions] == [
+            "Detect deformation...", "Train a model...", "Check dependencies..."]
+        assert [action.text() for action in instance.toolbar.actions()] == ["Detect deformation..."]
+    finally:
+        instance.unload()
+    assert instance.actions == [] and instance.toolbar is None
