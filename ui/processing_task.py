@@ -1,0 +1,85 @@
+"""Run a chain of Processing algorithms in the background (QgsTask) with progress and Cancel.
+
+The dialogs build their work as steps: each step is a function that gets the
+results so far and returns (algorithm id, parameters, label), or None to
+skip. Steps run one after another in the task's thread with their own
+context and feedback; the task's progress covers the whole chain, and
+Cancel stops the running algorithm within its next check (seconds). Layers
+are passed as file paths, so nothing of the project is touched off the
+main thread.
+"""
+import traceback
+
+from qgis.core import (Qgis, QgsMessageLog, QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback,
+                       QgsTask)
+from qgis.PyQt.QtCore import pyqtSignal
+
+
+class ChainFeedback(QgsProcessingFeedback):
+    """Feedback that maps one step's progress onto the whole chain's bar and forwards texts."""
+
+    def __init__(self, task, first, share):
+        super().__init__()
+        self.task, self.first, self.share = task, first, share
+
+    def setProgress(self, progress):  # noqa: N802 (QGIS API)
+        super().setProgress(progress)
+        self.task.setProgress(100.0 * self.first + self.share * progress)
+
+    def setProgressText(self, text):  # noqa: N802 (QGIS API)
+        super().setProgressText(text)
+        self.task.message.emit(text)
+
+    def pushInfo(self, info):  # noqa: N802 (QGIS API)
+        super().pushInfo(info)
+        self.task.message.emit(info)
+
+
+class AlgorithmChainTask(QgsTask):
+    """Runs ``steps`` in order; ``results`` maps each step's label to its outputs, ``error`` holds a failure."""
+
+    message = pyqtSignal(str)
+
+    def __init__(self, description, steps):
+        super().__init__(description, QgsTask.CanCancel)
+        self.steps = steps
+        self.results = {}
+        self.error = None
+        self.feedback = None
+
+    def run(self):
+        """The task's work (in its thread). Any failure is kept in ``error``: one escaping would abort QGIS."""
+        try:
+            return self._run_steps()
+        except Exception as failure:  # noqa: BLE001 (see the docstring)
+            QgsMessageLog.logMessage(traceback.format_exc(), "InSAR Deformation Detector", Qgis.Critical)
+            self.error = f"{type(failure).__name__}: {failure}"
+            return False
+
+    def _run_steps(self):
+        from qgis import processing
+
+        for number, step in enumerate(self.steps):
+            if self.isCanceled():
+                return False
+            planned = step(self.results)
+            if planned is None:
+                continue
+            algorithm, parameters, label = planned
+            self.message.emit(f"{label}...")
+            self.feedback = ChainFeedback(self, number / len(self.steps), 1.0 / len(self.steps))
+            try:
+                outputs = processing.run(algorithm, parameters, context=QgsProcessingContext(),
+                                         feedback=self.feedback)
+            except QgsProcessingException as failure:
+                self.error = f"{label}: {failure}"
+                return False
+            if self.isCanceled() or not outputs:
+                return False
+            self.results[label] = outputs
+        return True
+
+    def cancel(self):
+        if self.feedback is not None:
+            self.feedback.cancel()
+        super().cancel()
