@@ -147,3 +147,31 @@ def test_detect_dialog_says_what_is_missing(plugin, project):
     dialog = DetectDialog()
     dialog.run_button.click()
     assert dialog.status.text() == "Choose at least one velocity layer" and dialog.task is None
+
+
+def test_train_wizard_synthesizes_trains_evaluates_and_shows_the_results(qgis_processing, plugin, tmp_path):
+    from insar_deformation_detector.ui.train_wizard import TrainWizard
+
+    wizard = TrainWizard()
+    wizard.kind.setCurrentIndex(0)
+    wizard.count.setValue(12)
+    wizard.epochs.setValue(1)
+    wizard.folder.setFilePath(str(tmp_path))
+    wizard.start_button.click()
+    assert wait_until(lambda: wizard.task is None, seconds=600), wizard.status.text()
+    assert wizard.status.text().startswith("Done: 1 epochs"), wizard.status.text()
+    for name in ("model", "report", "curve", "evaluation"):
+        assert os.path.isfile(wizard.paths()[name])
+    evaluation = wizard.results["Evaluating on the held-out set"]
+    assert 0.0 <= evaluation["ACCURACY"] <= 100.0
+    assert f"{evaluation['ACCURACY']:.2f} %" in wizard.metrics.text()
+    assert "False positive rate" in wizard.metrics.text()
+    assert not wizard.curve.pixmap().isNull()
+
+
+def test_train_wizard_asks_for_a_folder(qgis_processing, plugin):
+    from insar_deformation_detector.ui.train_wizard import TrainWizard
+
+    wizard = TrainWizard()
+    wizard.start_button.click()
+    assert wizard.status.text() == "Choose an existing folder on the first page" and wizard.task is None

@@ -18,7 +18,7 @@ from qgis.PyQt.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSp
                                  QLabel, QProgressBar, QPushButton, QVBoxLayout)
 
 from .layer_styles import style_areas, style_probability, style_velocity
-from .processing_task import AlgorithmChainTask
+from .processing_task import AlgorithmChainTask, fixed_step
 
 PASSES = ("ascending", "descending")
 MAX_PASSES = 4  # section III-D: up to two ascending and two descending looks
@@ -134,12 +134,12 @@ class DetectDialog(QDialog):
             files = {"OUTPUT_PROBABILITY": f"{stem}_probability.tif", "OUTPUT_AREAS": f"{stem}_areas.gpkg",
                      "OUTPUT_VELOCITY": f"{stem}_velocity.tif"}
             outputs.append((pass_name, files))
-            steps.append(partial(_planned, "insardefo:detect", dict(parameters, **model, **files),
+            steps.append(fixed_step("insardefo:detect", dict(parameters, **model, **files),
                                  f"Detecting in pass {number} ({pass_name})"))
         directions = {direction: [files["OUTPUT_PROBABILITY"] for pass_name, files in outputs if pass_name == direction]
                       for direction in PASSES}
         if all(directions.values()):
-            steps.append(partial(_planned, "insardefo:combine", {
+            steps.append(fixed_step("insardefo:combine", {
                 "ASCENDING": directions["ascending"], "DESCENDING": directions["descending"],
                 "OUTPUT_PROBABILITY": os.path.join(folder, "combined_probability.tif"),
                 "OUTPUT_AREAS": os.path.join(folder, "combined_areas.gpkg")}, "Combining the passes"))
@@ -206,6 +206,3 @@ class DetectDialog(QDialog):
         group.addLayer(layer)
         self.added_layers.append(layer)
 
-
-def _planned(algorithm, parameters, label, _results):
-    return algorithm, parameters, label

@@ -15,6 +15,11 @@ from qgis.core import (Qgis, QgsMessageLog, QgsProcessingContext, QgsProcessingE
 from qgis.PyQt.QtCore import pyqtSignal
 
 
+def fixed_step(algorithm, parameters, label):
+    """A step that runs ``algorithm`` with ``parameters`` whatever came before."""
+    return lambda _results: (algorithm, parameters, label)
+
+
 class ChainFeedback(QgsProcessingFeedback):
     """Feedback that maps one step's progress onto the whole chain's bar and forwards texts."""
 

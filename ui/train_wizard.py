@@ -1,0 +1,174 @@
+"""The "Train a model..." wizard: synthesize, train and evaluate with sensible defaults.
+
+Three pages: the data (kind of deformation, examples per class, pixel size,
+a folder), the training (architecture, epochs, optional initial weights),
+and the run, which synthesizes a training set and a held-out set (another
+seed), trains and evaluates in the background with progress and Cancel, and
+ends with the learning curve and the paper's Table I metrics on the
+held-out set. Everything goes through the same Processing algorithms as
+the Toolbox.
+"""
+import os
+
+from qgis.core import QgsApplication
+from qgis.gui import QgsFileWidget
+from qgis.PyQt.QtCore import pyqtSlot
+from qgis.PyQt.QtGui import QPixmap
+from qgis.PyQt.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QProgressBar, QPushButton,
+                                 QSpinBox, QVBoxLayout, QWizard, QWizardPage)
+
+from ..core.deformation_sources import WIDE_POINT_SOURCES
+from ..core.networks import ARCHITECTURES
+from .processing_task import AlgorithmChainTask, fixed_step
+
+KINDS = ("Point sources (coal mining)", "Tunnels", "Both: one three-class model")
+HELD_OUT_SHARE = 4  # the held-out set has a quarter as many examples per class as the training set
+METRICS = (("ACCURACY", "Accuracy"), ("PRECISION", "Precision"), ("RECALL", "Recall"),
+           ("FALSE_POSITIVE_RATE", "False positive rate"))
+
+
+def _range(values):
+    return ",".join(f"{value:g}" for value in values)
+
+
+class TrainWizard(QWizard):
+    """Synthesize -> train -> evaluate, then the learning curve and Table I metrics."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Train a deformation classifier")
+        self.task = None
+        self.results = {}
+        self.kind = QComboBox()
+        self.kind.addItems(KINDS)
+        self.kind.setCurrentIndex(2)
+        self.count = QSpinBox()
+        self.count.setRange(10, 100000)
+        self.count.setValue(2000)
+        self.pixel_size = QDoubleSpinBox()
+        self.pixel_size.setRange(1.0, 100.0)
+        self.pixel_size.setValue(10.0)
+        self.pixel_size.setSuffix(" m")
+        self.folder = QgsFileWidget()
+        self.folder.setStorageMode(QgsFileWidget.GetDirectory)
+        self.architecture = QComboBox()
+        self.architecture.addItems(list(ARCHITECTURES))
+        self.architecture.setCurrentText("alexnet_compact")
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 1000)
+        self.epochs.setValue(20)
+        self.init_weights = QgsFileWidget()
+        self.init_weights.setFilter("PyTorch weights (*.pt *.pth)")
+        self.init_weights.lineEdit().setPlaceholderText("None: random weights")
+        self.addPage(self._page("Training data", "Synthetic examples made as in section III-B of the paper "
+                                "(wide point sources, as the bundled model; matrix completion), and a held-out "
+                                "set of a quarter the size for the final scores.",
+                                [("Kind of deformation", self.kind), ("Examples per class", self.count),
+                                 ("Pixel size", self.pixel_size), ("Folder for the data and model", self.folder)]))
+        self.addPage(self._page("Training", "AlexNet as in the paper, or a compact or light variant. Without "
+                                "initial weights, expect slow first epochs on a CPU.",
+                                [("Architecture", self.architecture), ("Epochs (early stopping on validation loss)",
+                                                                       self.epochs),
+                                 ("Initial weights (optional)", self.init_weights)]))
+        self.addPage(self._run_page())
+
+    @staticmethod
+    def _page(title, text, rows):
+        page = QWizardPage()
+        page.setTitle(title)
+        page.setSubTitle(text)
+        form = QFormLayout(page)
+        for label, widget in rows:
+            form.addRow(label, widget)
+        return page
+
+    def _run_page(self):
+        page = QWizardPage()
+        page.setTitle("Run")
+        page.setSubTitle("Synthesize, train, evaluate. This takes a while on a CPU; Cancel keeps the last good model.")
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel the run")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.metrics = QLabel()
+        self.curve = QLabel()
+        layout = QVBoxLayout(page)
+        for widget in (self.start_button, self.cancel_button, self.progress, self.status, self.metrics, self.curve):
+            layout.addWidget(widget)
+        return page
+
+    def paths(self):
+        folder = self.folder.filePath()
+        return {name: os.path.join(folder, file) for name, file in (
+            ("train", "train"), ("test", "held_out"), ("model", "model.pt"), ("report", "training_report.html"),
+            ("curve", "learning_curve.png"), ("evaluation", "evaluation_report.html"))}
+
+    def steps(self):
+        paths = self.paths()
+        common = {"KIND": self.kind.currentIndex(), "PIXEL_SIZE": self.pixel_size.value(),
+                  "DEPTH_RANGE": _range(WIDE_POINT_SOURCES.depth_m), "VOLUME_RANGE": _range(WIDE_POINT_SOURCES.volume_m3)}
+        training = {"DATASET": paths["train"], "ARCHITECTURE": list(ARCHITECTURES).index(self.architecture.currentText()),
+                    "EPOCHS": self.epochs.value(), "OUTPUT_MODEL": paths["model"], "OUTPUT_REPORT": paths["report"],
+                    "OUTPUT_CURVE": paths["curve"]}
+        if self.init_weights.filePath():
+            training["INIT_WEIGHTS"] = self.init_weights.filePath()
+        plan = [("insardefo:synthesize", dict(common, COUNT=self.count.value(), SEED=0, OUTPUT=paths["train"]),
+                 "Synthesizing the training set"),
+                ("insardefo:synthesize", dict(common, COUNT=max(10, self.count.value() // HELD_OUT_SHARE), SEED=1,
+                                              OUTPUT=paths["test"]), "Synthesizing the held-out set"),
+                ("insardefo:train", training, "Training"),
+                ("insardefo:evaluate", {"MODEL": paths["model"], "DATASET": paths["test"],
+                                        "OUTPUT_REPORT": paths["evaluation"]}, "Evaluating on the held-out set")]
+        return [fixed_step(*step) for step in plan]
+
+    def start(self):
+        if not self.folder.filePath() or not os.path.isdir(self.folder.filePath()):
+            self.status.setText("Choose an existing folder on the first page")
+            return
+        self.task = AlgorithmChainTask("Train a deformation classifier", self.steps())
+        self.task.progressChanged.connect(self._show_progress)
+        self.task.message.connect(self._show_message)
+        self.task.taskCompleted.connect(self._completed)
+        self.task.taskTerminated.connect(self._terminated)
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        QgsApplication.taskManager().addTask(self.task)
+
+    @pyqtSlot(float)
+    def _show_progress(self, value):
+        self.progress.setValue(round(value))
+
+    @pyqtSlot(str)
+    def _show_message(self, text):
+        self.status.setText(text)
+
+    def cancel(self):
+        if self.task is not None:
+            self.task.cancel()
+
+    def _terminated(self):
+        error = self.task.error
+        self.task = None
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.status.setText(error or "Cancelled.")
+
+    def _completed(self):
+        self.results = self.task.results
+        self.task = None
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.progress.setValue(100)
+        evaluation = self.results["Evaluating on the held-out set"]
+        rows = "".join(f"<tr><td>{title}</td><td align='right'>{evaluation[name]:.2f} %</td></tr>"
+                       for name, title in METRICS)
+        self.metrics.setText(f"<b>Held-out set, Table I metrics</b><table>{rows}</table>")
+        self.curve.setPixmap(QPixmap(self.paths()["curve"]))
+        training = self.results["Training"]
+        self.status.setText(f"Done: {training['EPOCHS_RUN']} epochs (best {training['BEST_EPOCH']}); model "
+                            f"{self.paths()['model']}, reports beside it.")
+
