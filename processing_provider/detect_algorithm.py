@@ -64,7 +64,8 @@ level of <i>Thresholds</i> (default 0.5, 0.75, 0.9): level, area_m2, max_probabi
 mean_probability, mean_velocity_mm_yr, extreme_velocity_mm_yr (the value farthest towards the
 area's sense), measurements (measured cells inside), sense (subsidence or uplift relative to the
 ground within 10 pixels around) and class (the model's likeliest kind of deformation). Optional:
-the dense velocity map that was classified.</p>
+the dense velocity map that was classified, and that map wrapped at the first interval (mm/yr,
+0 to mu; one fringe per mu, as the CNN sees it).</p>
 <p>Large maps are processed in tiles (advanced, default 2048 pixels) with halos, so the result
 equals the untiled one; the GPU is used when PyTorch sees one.</p>"""
 
@@ -102,12 +103,16 @@ class DetectAlgorithm(InsarAlgorithm):
         self.addParameter(areas_parameter())
         self.addParameter(QgsProcessingParameterRasterDestination(
             "OUTPUT_VELOCITY", "Dense velocity that was classified (mm/yr)", optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            "OUTPUT_WRAPPED", "Velocity wrapped at the first interval (mm/yr)", optional=True,
+            createByDefault=False))
         self.addOutput(QgsProcessingOutputNumber("AREAS", "Areas at the lowest threshold"))
 
     def compute(self, parameters, context, feedback):
         from ..core.areas import contour_areas, parse_levels
         from ..core.detection import DetectionSettings, detect_raster
         from ..core.model_file import DEFAULT_MODEL_PATH, load_model
+        from ..core.wrapped_raster import wrap_raster
         from ..core.training import choose_device, use_all_cores
 
         layer = self.parameterAsLayer(parameters, "INPUT", context)
@@ -117,10 +122,11 @@ class DetectAlgorithm(InsarAlgorithm):
         intervals, offsets = wrap_values(self, parameters, context)
         probability_path = raster_destination(self, parameters, "OUTPUT_PROBABILITY", context)
         areas_path = area_destination(self, parameters, context)
-        velocity_output = (raster_destination(self, parameters, "OUTPUT_VELOCITY", context)
-                           if is_set(parameters, "OUTPUT_VELOCITY") else None)
+        velocity_output, wrapped_output = (raster_destination(self, parameters, name, context)
+                                           if is_set(parameters, name) else None
+                                           for name in ("OUTPUT_VELOCITY", "OUTPUT_WRAPPED"))
         check_outputs_differ_from_input(layer, {"OUTPUT_PROBABILITY": probability_path, "OUTPUT_AREAS": areas_path,
-                                                "OUTPUT_VELOCITY": velocity_output})
+                                                "OUTPUT_VELOCITY": velocity_output, "OUTPUT_WRAPPED": wrapped_output})
         device = choose_device(device_value(self, parameters, context))
         use_all_cores()
         model_path = (self.parameterAsFile(parameters, "MODEL", context) if is_set(parameters, "MODEL")
@@ -135,9 +141,11 @@ class DetectAlgorithm(InsarAlgorithm):
 
         scratch = tempfile.mkdtemp(prefix="insardefo-detect-", dir=QgsProcessingUtils.tempFolder())
         try:
-            with atomic_outputs(probability_path, areas_path, velocity_output) as (staged, _):
+            with atomic_outputs(probability_path, areas_path, velocity_output, wrapped_output) as (staged, _):
                 velocity, measurements, share = self._dense_velocity(layer, parameters, context, feedback, scratch,
                                                                      staged[2])
+                if wrapped_output:
+                    wrap_raster(velocity, staged[3], intervals[0], is_cancelled=feedback.isCanceled)
                 kinds_path = os.path.join(scratch, "kinds.tif")
                 summary = detect_raster(velocity, model, staged[0], kinds_path, settings,
                                         progress=progress_reporter(feedback, share, 1.0 - AREAS_SHARE),
@@ -155,17 +163,19 @@ class DetectAlgorithm(InsarAlgorithm):
             feedback.pushInfo(f"{count} area(s) at probability >= {level:g}")
         results = {"OUTPUT_PROBABILITY": probability_path, "OUTPUT_AREAS": areas_path,
                    "AREAS": counts[thresholds[0]]}
-        if velocity_output:
-            results["OUTPUT_VELOCITY"] = velocity_output
-        self._style_outputs(context, results, thresholds)
+        for name, path in (("OUTPUT_VELOCITY", velocity_output), ("OUTPUT_WRAPPED", wrapped_output)):
+            if path:
+                results[name] = path
+        self._style_outputs(context, results, thresholds, intervals[0])
         return results
 
-    def _style_outputs(self, context, results, thresholds):
-        from ..ui.layer_styles import style_areas, style_probability, style_velocity
+    def _style_outputs(self, context, results, thresholds, interval):
+        from ..ui.layer_styles import style_areas, style_probability, style_velocity, style_wrapped
 
         self.style_output(context, results["OUTPUT_PROBABILITY"], partial(style_probability, lowest=thresholds[0]))
         self.style_output(context, results["OUTPUT_AREAS"], style_areas)
         self.style_output(context, results.get("OUTPUT_VELOCITY"), style_velocity)
+        self.style_output(context, results.get("OUTPUT_WRAPPED"), partial(style_wrapped, interval=interval))
 
     def _dense_velocity(self, layer, parameters, context, feedback, scratch, velocity_output):
         """(dense velocity path, measurements path, progress share used) for the INPUT layer."""

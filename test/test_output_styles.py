@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProject
 
-from helpers import write_raster
+from helpers import read_raster, write_raster
 
 
 @pytest.fixture()
@@ -81,3 +81,34 @@ def test_probability_is_transparent_below_the_lowest_threshold(run_and_load, tmp
     items = _ramp(probability)
     assert items[0].value == pytest.approx(0.6) and items[0].value < 0.6 and items[0].color.alpha() == 0
     assert items[1].value == 0.6 and items[-1].value == 1.0 and items[-1].color.alpha() == 255
+
+
+def test_detect_outputs_arrive_styled_with_a_cyclic_wrapped_velocity(run_and_load, tmp_path):
+    from osgeo import osr
+
+    from insar_deformation_detector.core.deformation_sources import WIDE_POINT_SOURCES
+    from insar_deformation_detector.core.raster_grid import GridSpec
+    from insar_deformation_detector.core.synthetic_scene import make_scene, write_scene_outputs
+
+    scene = make_scene(GridSpec(400000.0, 300000.0, 10.0, 256, 256), seed=5, point_sources=1, tunnels=0,
+                       ranges=WIDE_POINT_SOURCES)
+    reference = osr.SpatialReference()
+    reference.ImportFromEPSG(27700)
+    sparse = str(tmp_path / "sparse.tif")
+    write_scene_outputs(scene, {"sparse": sparse}, reference.ExportToWkt())
+    results = run_and_load("detect", INPUT=sparse, OUTPUT_PROBABILITY=str(tmp_path / "p.tif"),
+                           OUTPUT_AREAS=str(tmp_path / "areas.gpkg"), OUTPUT_VELOCITY=str(tmp_path / "v.tif"),
+                           OUTPUT_WRAPPED=str(tmp_path / "wrapped.tif"))
+    layers = {layer.source().split("|")[0]: layer for layer in QgsProject.instance().mapLayers().values()}
+    assert len(layers) == 4
+    wrapped = layers[results["OUTPUT_WRAPPED"]]
+    items = _ramp(wrapped)
+    assert items[0].value == 0.0 and items[-1].value == 14.0  # one fringe per 14 mm/yr, the first interval
+    assert items[0].color == items[-1].color  # cyclic
+    values = read_raster(results["OUTPUT_WRAPPED"])[0]
+    dense = read_raster(results["OUTPUT_VELOCITY"])[0]
+    np.testing.assert_allclose(values, np.mod(dense, 14.0), atol=1e-4)
+    velocity = _ramp(layers[results["OUTPUT_VELOCITY"]])
+    assert velocity[0].value == pytest.approx(-velocity[-1].value)
+    assert _ramp(layers[results["OUTPUT_PROBABILITY"]])[0].color.alpha() == 0
+    assert layers[results["OUTPUT_AREAS"]].renderer().type() == "categorizedSymbol"

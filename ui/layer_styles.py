@@ -6,6 +6,8 @@
 * detection areas: outlines by level (orange, red, dark red from the lowest
   level up), labelled with area and mean velocity;
 * truth polygons: hatched;
+* wrapped velocity (0 to the interval, mm/yr): a cyclic ramp, the same
+  colour at both ends as a fringe;
 * velocity points: the velocity ramp in classes; threshold levels: the
   level colours, transparent where no threshold is reached.
 """
@@ -33,6 +35,7 @@ from qgis.PyQt.QtGui import QColor
 SUBSIDENCE, STABLE, UPLIFT = QColor("#b2182b"), QColor("#f7f7f7"), QColor("#2166ac")
 DIVERGING = [SUBSIDENCE, QColor("#ef8a62"), STABLE, QColor("#67a9cf"), UPLIFT]
 PROBABILITY_RAMP = [QColor("#fee391"), QColor("#fe9929"), QColor("#d7301f"), QColor("#7f0000")]
+CYCLIC = [QColor.fromHsv(hue, 200, 230) for hue in range(0, 360, 30)]  # hue wheel: an interferogram's fringes
 LEVEL_COLOURS = [QColor("#ff8c00"), QColor("#e31a1c"), QColor("#7f0000")]  # lowest level first, as the paper
 SAMPLE_PIXELS = 1024  # pixels per side read to estimate a raster's percentiles
 SAMPLE_FEATURES = 100000  # features read to estimate a point layer's percentiles
@@ -155,3 +158,11 @@ def style_levels(layer, thresholds):
     items += [QgsColorRampShader.ColorRampItem(float(level), _level_colour(rank, len(thresholds)), f">= {level:g} mm/yr")
               for rank, level in enumerate(sorted(thresholds))]
     _pseudocolor(layer, items, QgsColorRampShader.Exact)
+
+
+def style_wrapped(layer, interval):
+    """Cyclic ramp over one wrap interval (mm/yr): 0 and ``interval`` share a colour."""
+    colours = CYCLIC + CYCLIC[:1]
+    stops = np.linspace(0.0, interval, len(colours))
+    _pseudocolor(layer, [QgsColorRampShader.ColorRampItem(float(value), colour, f"{value:.2f} mm/yr")
+                         for value, colour in zip(stops, colours)])
