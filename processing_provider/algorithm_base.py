@@ -1,11 +1,22 @@
 """What every insardefo algorithm shares: its Toolbox description and how failures reach the user."""
-from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
+from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingParameterDefinition,
+                       QgsProcessingParameterEnum)
 from qgis.PyQt.QtGui import QIcon
 
 from ..core.dependencies import MissingDependency
 from ..core.errors import Cancelled, InputError
 from ..ui.output_styles import run_group_name, style_when_loaded
 from . import ICON_PATH
+
+
+def _default_text(definition):
+    """', default ...', ', optional' or '' for a parameter definition."""
+    default = definition.defaultValue()
+    if default is not None and default != "":
+        if isinstance(definition, QgsProcessingParameterEnum) and isinstance(default, int):
+            default = definition.options()[default]
+        return f": default {default}"
+    return ", optional" if definition.flags() & QgsProcessingParameterDefinition.FlagOptional else ""
 
 
 class InsarAlgorithm(QgsProcessingAlgorithm):
@@ -34,7 +45,10 @@ class InsarAlgorithm(QgsProcessingAlgorithm):
         return self.GROUP_ID
 
     def shortHelpString(self):  # noqa: N802 (QGIS API)
-        return self.HELP
+        """HELP, then every parameter: its label (with its unit), its name for scripts, and its default."""
+        rows = "".join(f"<li><b>{definition.description()}</b> <code>{definition.name()}</code>"
+                       f"{_default_text(definition)}</li>" for definition in self.parameterDefinitions())
+        return f"{self.HELP}<p><b>Parameters</b></p><ul>{rows}</ul>" if rows else self.HELP
 
     def icon(self):
         return QIcon(ICON_PATH)

@@ -91,3 +91,16 @@ def test_with_an_interface_the_dialogs_get_menu_and_toolbar_entries(qgis_iface):
     finally:
         instance.unload()
     assert instance.actions == [] and instance.toolbar is None
+
+
+def test_every_algorithm_has_help_naming_each_parameter_a_group_and_an_icon(plugin):
+    algorithms = plugin.provider.algorithms()
+    assert {algorithm.groupId() for algorithm in algorithms} == {"datapreparation", "training", "detection"}
+    for algorithm in algorithms:
+        text = algorithm.shortHelpString()
+        assert len(text) > 500, algorithm.id()
+        for definition in algorithm.parameterDefinitions():
+            assert f"<code>{definition.name()}</code>" in text, (algorithm.id(), definition.name())
+        assert not algorithm.icon().isNull()
+    detect = QgsApplication.processingRegistry().algorithmById("insardefo:detect").shortHelpString()
+    assert "<b>Stride between windows (pixels)</b> <code>STRIDE</code>: default 32" in detect
