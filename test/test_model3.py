@@ -52,3 +52,31 @@ def test_shipped_model_is_what_the_generator_builds(qgis_app, plugin, tmp_path):
     shipped, rebuilt = QgsProcessingModelAlgorithm(), QgsProcessingModelAlgorithm()
     assert shipped.fromFile(MODEL) and rebuilt.fromFile(built)
     assert shipped.toVariant() == rebuilt.toVariant()
+
+
+def test_model_outputs_arrive_styled(qgis_processing, plugin, tmp_path):
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProcessingModelAlgorithm, QgsProject
+
+    ascending, descending = _points(tmp_path, ASCENDING, "ascending"), _points(tmp_path, DESCENDING, "descending")
+    model = QgsProcessingModelAlgorithm()
+    assert model.fromFile(MODEL)
+    QgsProject.instance().clear()
+    try:
+        processing.runAndLoadResults(model, {
+            "ascending": ascending, "ascending_field": "velocity", "descending": descending,
+            "descending_field": "velocity", "pixel_size": 10,
+            "combine:combined_probability": str(tmp_path / "combined.tif"),
+            "combine:combined_areas": str(tmp_path / "areas.gpkg"),
+            "detect_ascending:ascending_probability": str(tmp_path / "ascending.tif"),
+            "detect_descending:descending_probability": str(tmp_path / "descending.tif")},
+            context=QgsProcessingContext(), feedback=QgsProcessingFeedback())
+        layers = list(QgsProject.instance().mapLayers().values())
+        assert len(layers) == 4
+        for layer in layers:
+            if layer.type() == layer.VectorLayer:
+                assert layer.renderer().type() == "categorizedSymbol"
+            else:
+                assert layer.renderer().shader().rasterShaderFunction().colorRampItemList()[0].color.alpha() == 0
+    finally:
+        QgsProject.instance().clear()
