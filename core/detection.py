@@ -15,12 +15,13 @@ import numpy as np
 
 from .errors import Cancelled, InputError
 from .examples import NEGATIVE_CLASS
+from .gap_filling import FILL_REACH_PX, fill_gaps
 from .networks import INPUT_SIZE
 from .probability_map import MERGE_RADIUS, Lattice, check_size, merged_map
 from .raster_io import (OUTPUT_OPTIONS, PACKED_SCRATCH_OPTIONS, atomic_outputs, checked, count_finite, create_like,
                         open_band, read_window)
 from .shared_classifier import shared_classifier
-from .window_probabilities import per_window_probabilities, shared_probabilities
+from .window_probabilities import no_deformation, per_window_probabilities, shared_probabilities, valid_counts
 from .wrapping import DEFAULT_INTERVALS, DEFAULT_OFFSETS
 
 DEFAULT_STRIDE = 32  # pixels: AlexNet's own stride; the paper's 28 = 224 / 8 needs evaluation="per_window"
@@ -80,16 +81,23 @@ class _Classifier:
         self.classes = len(model.classes)
         self.shared = shared_classifier(model.network, model.metadata["architecture"])
         settings.validate(self.shared.stride)
-        self.margin = self.shared.margin if settings.evaluation == "shared" else 0
+        # pixels read beyond the windows: the shared form's context, and what filling a hole there looks at
+        self.margin = (self.shared.margin if settings.evaluation == "shared" else 0) + FILL_REACH_PX
 
     def probabilities(self, image, origin, counts, is_cancelled):
+        """Window probabilities of an image with holes: the network sees it filled (core.gap_filling)."""
         settings = self.settings
+        measured = valid_counts(image, self.model.input_size, origin, counts, settings.stride) > 0
+        if not measured.any():
+            return no_deformation(counts, self.classes)
+        filled = fill_gaps(image)
         if settings.evaluation == "shared":
-            return shared_probabilities(self.shared, self.classes, image, origin, counts, settings.stride,
-                                        settings.intervals, settings.offsets, settings.device, is_cancelled)
-        return per_window_probabilities(self.model.network, self.classes, image, self.model.input_size, origin,
+            return shared_probabilities(self.shared, self.classes, filled, origin, counts, settings.stride,
+                                        settings.intervals, settings.offsets, settings.device, is_cancelled,
+                                        measured)
+        return per_window_probabilities(self.model.network, self.classes, filled, self.model.input_size, origin,
                                         counts, settings.stride, settings.intervals, settings.offsets,
-                                        settings.device, settings.batch_size, is_cancelled)
+                                        settings.device, settings.batch_size, is_cancelled, measured)
 
 
 def _axis_plan(start, stop, lattice, margin):

@@ -31,7 +31,8 @@ def valid_counts(velocity, window, origin, counts, stride):
     return (finite[bottom][:, right] - finite[top][:, right] - finite[bottom][:, left] + finite[top][:, left])
 
 
-def _no_deformation(counts, class_count):
+def no_deformation(counts, class_count):
+    """(rows, cols, C) probabilities of windows without data: certainly no deformation."""
     probabilities = np.zeros((*counts, class_count))
     probabilities[..., 0] = 1.0
     return probabilities
@@ -54,16 +55,19 @@ class _Windows:
 
 
 def per_window_probabilities(network, class_count, velocity, window, origin, counts, stride, intervals, offsets,
-                             device="cpu", batch_size=64, is_cancelled=None):
+                             device="cpu", batch_size=64, is_cancelled=None, measured=None):
     """Class probabilities (rows, cols, C) of each lattice window of ``velocity`` classified alone.
 
     ``velocity``: (H, W) mm/yr, NaN = no data; every window must lie inside it.
     ``origin``: (row, col) pixel of the first window; ``counts``: (rows, cols)
     windows; ``stride``: pixels between windows; ``intervals``, ``offsets``: mu
-    and tau in mm/yr.
+    and tau in mm/yr. ``measured``: (rows, cols) bool, the windows that hold
+    data (default: those with a finite pixel of ``velocity``).
     """
-    probabilities = _no_deformation(counts, class_count)
-    measured = np.argwhere(valid_counts(velocity, window, origin, counts, stride) > 0)
+    probabilities = no_deformation(counts, class_count)
+    if measured is None:
+        measured = valid_counts(velocity, window, origin, counts, stride) > 0
+    measured = np.argwhere(measured)
     if len(measured):
         windows = _Windows(velocity, window, origin, stride, [tuple(position) for position in measured])
         probabilities[measured[:, 0], measured[:, 1]] = classify_patches(
@@ -72,7 +76,7 @@ def per_window_probabilities(network, class_count, velocity, window, origin, cou
 
 
 def shared_probabilities(shared, class_count, velocity, origin, counts, stride, intervals, offsets, device="cpu",
-                         is_cancelled=None):
+                         is_cancelled=None, measured=None):
     """Class probabilities (rows, cols, C) of the lattice windows from the shared convolutions.
 
     ``shared``: a core.shared_classifier.SharedClassifier. ``origin`` and
@@ -83,9 +87,10 @@ def shared_probabilities(shared, class_count, velocity, origin, counts, stride, 
     if stride % shared.stride or origin[0] % shared.stride or origin[1] % shared.stride:
         raise InputError("STRIDE", f"must be a multiple of the network's stride ({shared.stride} px) "
                                    f"for shared evaluation, got {stride}")
-    measured = valid_counts(velocity, shared.window, origin, counts, stride) > 0
+    if measured is None:
+        measured = valid_counts(velocity, shared.window, origin, counts, stride) > 0
     if not measured.any():
-        return _no_deformation(counts, class_count)
+        return no_deformation(counts, class_count)
     pairs = wrap_pairs(intervals, offsets)
     step = stride // shared.stride
     first = (origin[0] // shared.stride, origin[1] // shared.stride)
@@ -98,7 +103,7 @@ def shared_probabilities(shared, class_count, velocity, origin, counts, stride, 
         grid = grid[first[0] : first[0] + step * counts[0] : step, first[1] : first[1] + step * counts[1] : step]
         looks.append(grid.reshape(-1, class_count))
     probabilities = combine_looks(np.stack(looks), pairs).reshape(*counts, class_count)
-    probabilities[~measured] = _no_deformation((1,), class_count)[0]
+    probabilities[~measured] = no_deformation((1,), class_count)[0]
     return probabilities
 
 

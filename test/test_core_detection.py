@@ -21,9 +21,9 @@ from insar_deformation_detector.core.window_probabilities import per_window_prob
 from insar_deformation_detector.core.wrapping import DEFAULT_INTERVALS, DEFAULT_OFFSETS
 
 # Shared against per-window evaluation of the bundled model on the real-looking scene below
-# (480 x 480 px, MC-interpolated). Measured when written: mean |dP| 0.031, largest 0.17 on the
-# merged map (a 768 px scene with more sources: 0.046 and 0.27). The bounds keep a margin.
-SHARED_MEAN_TOLERANCE, SHARED_MAX_TOLERANCE = 0.06, 0.3
+# (480 x 480 px, MC-interpolated, holes filled for the network). Measured when written: mean |dP|
+# 0.027, largest 0.12 on the merged map. The bounds keep a margin.
+SHARED_MEAN_TOLERANCE, SHARED_MAX_TOLERANCE = 0.05, 0.2
 
 
 @pytest.fixture(scope="module")

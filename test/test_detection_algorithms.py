@@ -64,8 +64,6 @@ def test_detect_writes_the_probability_map_and_areas_of_a_sparse_raster(run, sou
         assert row["max_probability"] >= row["level"] and row["measurements"] >= 0
 
 
-@pytest.mark.xfail(strict=True, reason="the bundled model calls 30 % of stable held-out windows deformation "
-                                        "(resources/models/README.md); stable scenes reach 0.99")
 def test_a_synthetic_source_is_found_and_stable_noise_is_not(run, source_scene, tmp_path):
     scene, paths = source_scene
     source = scene.sources[0]
