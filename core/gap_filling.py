@@ -5,7 +5,9 @@ classifies (no measurement within interpolate's maximum distance: fields,
 woods, water) would be structure it has never seen, and it calls such
 windows deformed. Holes are filled with a Gaussian-weighted average of the
 surrounding values at growing scales (normalised convolution), then with
-the nearest value; the output keeps them as no data.
+the nearest value, and relaxed with a small Gaussian so that no step is
+left where one scale took over from the next (a step would wrap into a
+fringe edge); the output keeps them as no data.
 """
 import numpy as np
 from scipy.ndimage import distance_transform_edt, gaussian_filter
@@ -14,14 +16,24 @@ FILL_SIGMAS_PX = (4, 8, 16, 32)  # pixels: scales of the normalised convolution,
 FILL_TRUNCATE = 2.0  # kernel radius in sigmas
 FILL_REACH_PX = int(FILL_SIGMAS_PX[-1] * FILL_TRUNCATE)  # farthest a smooth fill looks for values
 MIN_WEIGHT = 1e-3  # share of valid pixels under the kernel below which a scale leaves a pixel empty
+RELAX_SIGMA_PX = 2.0  # pixels: the smoothing that removes the steps where one scale took over from another
+RELAX_STEPS = 12
 
 
 def fill_gaps(values):
     """(H, W) float32 copy of ``values`` (mm/yr, NaN = no data) with every NaN filled; all-NaN stays NaN."""
     filled = np.array(values, dtype=np.float32)
-    missing = ~np.isfinite(filled)
-    if not missing.any() or missing.all():
+    holes = ~np.isfinite(filled)
+    if not holes.any() or holes.all():
         return filled
+    _coarse_fill(filled, holes.copy())
+    for _ in range(RELAX_STEPS):
+        filled[holes] = gaussian_filter(filled, RELAX_SIGMA_PX, mode="nearest")[holes]
+    return filled
+
+
+def _coarse_fill(filled, missing):
+    """Fill ``filled`` where ``missing`` in place: normalised convolution at growing scales, then nearest."""
     data = np.where(missing, 0.0, filled).astype(np.float64)
     weight = (~missing).astype(np.float64)
     for sigma in FILL_SIGMAS_PX:
@@ -31,7 +43,6 @@ def fill_gaps(values):
         filled[take] = total[take] / share[take]
         missing &= ~take
         if not missing.any():
-            return filled
+            return
     nearest = distance_transform_edt(missing, return_distances=False, return_indices=True)
     filled[missing] = filled[tuple(index[missing] for index in nearest)]
-    return filled

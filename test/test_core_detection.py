@@ -11,6 +11,7 @@ from insar_deformation_detector.core.deformation_sources import WIDE_POINT_SOURC
 from insar_deformation_detector.core.detection import KIND_SCALE, DetectionSettings, detect_raster
 from insar_deformation_detector.core.detection_scoring import score_areas
 from insar_deformation_detector.core.errors import Cancelled, InputError
+from insar_deformation_detector.core.gap_filling import fill_gaps
 from insar_deformation_detector.core.interpolation import interpolate_raster, looks_sparse
 from insar_deformation_detector.core.model_file import DEFAULT_MODEL_PATH, load_model
 from insar_deformation_detector.core.probability_map import Lattice, merged_map
@@ -232,3 +233,18 @@ def test_levels_are_checked_and_sorted():
         with pytest.raises(InputError) as error:
             parse_levels(text)
         assert error.value.parameter == "THRESHOLDS" and words in error.value.message
+
+
+def test_holes_are_filled_smoothly_and_measured_values_kept():
+    rows, cols = np.mgrid[0:200, 0:200]
+    plane = (0.02 * rows + 0.01 * cols).astype(np.float32)  # mm/yr
+    holed = plane.copy()
+    holed[80:120, 80:120] = np.nan
+    holed[:, 190:] = np.nan
+    filled = fill_gaps(holed)
+    assert np.isfinite(filled).all()
+    np.testing.assert_array_equal(filled[np.isfinite(holed)], holed[np.isfinite(holed)])
+    hole = filled[78:122, 78:122]
+    assert np.abs(hole - plane[78:122, 78:122]).max() < 0.5  # a plane rising 0.8 mm/yr across the hole
+    assert np.abs(np.diff(hole, axis=0)).max() < 0.06 and np.abs(np.diff(hole, axis=1)).max() < 0.06  # no steps
+    assert np.isnan(fill_gaps(np.full((5, 5), np.nan))).all()
