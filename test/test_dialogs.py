@@ -115,9 +115,9 @@ def test_detect_dialog_adds_styled_results_of_both_passes_and_their_combination(
     dialog.rows[1].field.setField("velocity")
     assert dialog.rows[1].pass_name == "descending" and not dialog.rows[0].field.isEnabled()
     dialog.folder.setFilePath(str(tmp_path))
-    dialog.run_button.click()
-    assert wait_until(lambda: dialog.task is None, seconds=300), dialog.status.text()
-    assert dialog.status.text().startswith("Done."), dialog.status.text()
+    dialog.panel.start_button.click()
+    assert wait_until(lambda: dialog.panel.task is None, seconds=300), dialog.panel.status.text()
+    assert dialog.panel.status.text().startswith("Done."), dialog.panel.status.text()
     names = sorted(layer.name() for layer in dialog.added_layers)
     assert names == sorted([f"{prefix} {kind}" for prefix in ("pass 1 (ascending)", "pass 2 (descending)")
                             for kind in ("areas", "probability", "velocity")] + ["combined areas",
@@ -145,8 +145,8 @@ def test_detect_dialog_says_what_is_missing(plugin, project):
     from insar_deformation_detector.ui.detect_dialog import DetectDialog
 
     dialog = DetectDialog()
-    dialog.run_button.click()
-    assert dialog.status.text() == "Choose at least one velocity layer" and dialog.task is None
+    dialog.panel.start_button.click()
+    assert dialog.panel.status.text() == "Choose at least one velocity layer" and dialog.panel.task is None
 
 
 def test_train_wizard_synthesizes_trains_evaluates_and_shows_the_results(qgis_processing, plugin, tmp_path):
@@ -157,9 +157,9 @@ def test_train_wizard_synthesizes_trains_evaluates_and_shows_the_results(qgis_pr
     wizard.count.setValue(12)
     wizard.epochs.setValue(1)
     wizard.folder.setFilePath(str(tmp_path))
-    wizard.start_button.click()
-    assert wait_until(lambda: wizard.task is None, seconds=600), wizard.status.text()
-    assert wizard.status.text().startswith("Done: 1 epochs"), wizard.status.text()
+    wizard.panel.start_button.click()
+    assert wait_until(lambda: wizard.panel.task is None, seconds=600), wizard.panel.status.text()
+    assert wizard.panel.status.text().startswith("Done: 1 epochs"), wizard.panel.status.text()
     for name in ("model", "report", "curve", "evaluation"):
         assert os.path.isfile(wizard.paths()[name])
     evaluation = wizard.results["Evaluating on the held-out set"]
@@ -173,5 +173,25 @@ def test_train_wizard_asks_for_a_folder(qgis_processing, plugin):
     from insar_deformation_detector.ui.train_wizard import TrainWizard
 
     wizard = TrainWizard()
-    wizard.start_button.click()
-    assert wizard.status.text() == "Choose an existing folder on the first page" and wizard.task is None
+    wizard.panel.start_button.click()
+    assert wizard.panel.status.text() == "Choose an existing folder on the first page" and wizard.panel.task is None
+
+
+def test_cancel_stops_the_detect_dialog_within_seconds(qgis_processing, plugin, project, two_passes, tmp_path):
+    from insar_deformation_detector.ui.detect_dialog import DetectDialog
+
+    raster = QgsRasterLayer(two_passes["ascending"], "ascending velocities")
+    project.addMapLayer(raster)
+    dialog = DetectDialog()
+    dialog.rows[0].layer.setLayer(raster)
+    dialog.folder.setFilePath(str(tmp_path))
+    dialog.panel.start_button.click()
+    assert wait_until(lambda: dialog.panel.progress.value() > 0 or dialog.panel.task is None, seconds=60)
+    timer = QElapsedTimer()
+    timer.start()
+    dialog.panel.cancel_button.click()
+    assert wait_until(lambda: dialog.panel.task is None, seconds=30)
+    assert timer.elapsed() < 10000
+    assert dialog.panel.status.text() == "Cancelled: no layer was added."
+    assert dialog.added_layers == [] and len(project.mapLayers()) == 1
+    assert os.listdir(tmp_path) == []

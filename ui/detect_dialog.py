@@ -10,15 +10,13 @@ import os
 from datetime import datetime
 from functools import partial
 
-from qgis.core import (QgsApplication, QgsFieldProxyModel, QgsMapLayerProxyModel, QgsProject, QgsRasterLayer,
-                       QgsVectorLayer)
+from qgis.core import QgsFieldProxyModel, QgsMapLayerProxyModel, QgsProject, QgsRasterLayer, QgsVectorLayer
 from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import pyqtSlot
 from qgis.PyQt.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGridLayout,
-                                 QLabel, QProgressBar, QPushButton, QVBoxLayout)
+                                 QLabel, QPushButton, QVBoxLayout)
 
 from .layer_styles import style_areas, style_probability, style_velocity
-from .processing_task import AlgorithmChainTask, fixed_step
+from .processing_task import TaskPanel, fixed_step
 
 PASSES = ("ascending", "descending")
 MAX_PASSES = 4  # section III-D: up to two ascending and two descending looks
@@ -57,7 +55,6 @@ class DetectDialog(QDialog):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Detect deformation")
-        self.task = None
         self.added_layers = []
         self.rows = []
         self.grid = QGridLayout()
@@ -79,22 +76,16 @@ class DetectDialog(QDialog):
         form.addRow("Pixel size for point layers", self.pixel_size)
         form.addRow("Model", self.model)
         form.addRow("Output folder", self.folder)
-        self.progress = QProgressBar()
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.Close)
-        self.run_button = self.buttons.addButton("Run", QDialogButtonBox.AcceptRole)
-        self.cancel_button = self.buttons.addButton("Cancel", QDialogButtonBox.ActionRole)
-        self.cancel_button.setEnabled(False)
-        self.run_button.clicked.connect(self.run)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.buttons.rejected.connect(self.reject)
+        self.panel = TaskPanel("Run", "Cancelled: no layer was added.")
+        self.panel.start_button.clicked.connect(self.run)
+        close = QDialogButtonBox(QDialogButtonBox.Close)
+        close.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(self.grid)
         layout.addWidget(self.add_pass_button)
         layout.addLayout(form)
-        for widget in (self.progress, self.status, self.buttons):
-            layout.addWidget(widget)
+        layout.addWidget(self.panel)
+        layout.addWidget(close)
         self.add_pass()
 
     def add_pass(self):
@@ -149,42 +140,11 @@ class DetectDialog(QDialog):
         try:
             chosen = self._inputs()
         except ValueError as problem:
-            self.status.setText(str(problem))
+            self.panel.status.setText(str(problem))
             return
-        self.task = AlgorithmChainTask("Detect deformation", self.steps(chosen))
-        self.task.progressChanged.connect(self._show_progress)  # a slot of ours: queued from the task's thread
-        self.task.message.connect(self._show_message)
-        self.task.taskCompleted.connect(self._completed)
-        self.task.taskTerminated.connect(self._terminated)
-        self.run_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        QgsApplication.taskManager().addTask(self.task)
+        self.panel.run("Detect deformation", self.steps(chosen), self._completed)
 
-    @pyqtSlot(float)
-    def _show_progress(self, value):
-        self.progress.setValue(round(value))
-
-    @pyqtSlot(str)
-    def _show_message(self, text):
-        self.status.setText(text)
-
-    def cancel(self):
-        if self.task is not None:
-            self.task.cancel()
-
-    def _terminated(self):
-        error = self.task.error
-        self.task = None
-        self.run_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-        self.status.setText(error or "Cancelled: no layer was added.")
-
-    def _completed(self):
-        results = self.task.results
-        self.task = None
-        self.run_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-        self.progress.setValue(100)
+    def _completed(self, results):
         group = QgsProject.instance().layerTreeRoot().insertGroup(
             0, f"Deformation detection {datetime.now():%H:%M:%S}")
         self.added_layers = []
@@ -197,7 +157,7 @@ class DetectDialog(QDialog):
             if "OUTPUT_VELOCITY" in outputs:
                 self._add(group, outputs["OUTPUT_VELOCITY"], f"{name} velocity", style_velocity)
             summaries.append(f"{name}: {outputs['AREAS']} area(s)")
-        self.status.setText("Done. " + "; ".join(reversed(summaries)))
+        self.panel.status.setText("Done. " + "; ".join(reversed(summaries)))
 
     def _add(self, group, path, name, style, vector=False):
         layer = QgsVectorLayer(f"{path}|layername=areas", name, "ogr") if vector else QgsRasterLayer(path, name)

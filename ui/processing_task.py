@@ -1,5 +1,8 @@
 """Run a chain of Processing algorithms in the background (QgsTask) with progress and Cancel.
 
+:class:`TaskPanel` is the dialogs' part of it: Start and Cancel, a progress
+bar and a status line.
+
 The dialogs build their work as steps: each step is a function that gets the
 results so far and returns (algorithm id, parameters, label), or None to
 skip. Steps run one after another in the task's thread with their own
@@ -10,9 +13,10 @@ main thread.
 """
 import traceback
 
-from qgis.core import (Qgis, QgsMessageLog, QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback,
-                       QgsTask)
-from qgis.PyQt.QtCore import pyqtSignal
+from qgis.core import (Qgis, QgsApplication, QgsMessageLog, QgsProcessingContext, QgsProcessingException,
+                       QgsProcessingFeedback, QgsTask)
+from qgis.PyQt.QtCore import pyqtSignal, pyqtSlot
+from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 
 def fixed_step(algorithm, parameters, label):
@@ -88,3 +92,72 @@ class AlgorithmChainTask(QgsTask):
         if self.feedback is not None:
             self.feedback.cancel()
         super().cancel()
+
+
+class TaskPanel(QWidget):
+    """Start and Cancel buttons, a progress bar and a status line that run an AlgorithmChainTask.
+
+    The owner connects ``start_button`` to its own check of the inputs, which
+    then calls :meth:`run` with the steps and what to do with the results.
+    """
+
+    def __init__(self, start_label, cancelled_text, parent=None):
+        super().__init__(parent)
+        self.cancelled_text = cancelled_text
+        self.task = None
+        self.on_completed = None
+        self.start_button = QPushButton(start_label)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+
+    def run(self, description, steps, on_completed):
+        """Start the steps in the background; ``on_completed(results)`` runs in the main thread after."""
+        self.on_completed = on_completed
+        self.task = AlgorithmChainTask(description, steps)
+        self.task.progressChanged.connect(self._show_progress)  # slots of ours: queued from the task's thread
+        self.task.message.connect(self._show_message)
+        self.task.taskCompleted.connect(self._completed)
+        self.task.taskTerminated.connect(self._terminated)
+        self._set_running(True)
+        QgsApplication.taskManager().addTask(self.task)
+
+    @pyqtSlot(float)
+    def _show_progress(self, value):
+        self.progress.setValue(round(value))
+
+    @pyqtSlot(str)
+    def _show_message(self, text):
+        self.status.setText(text)
+
+    def cancel(self):
+        if self.task is not None:
+            self.task.cancel()
+
+    def _set_running(self, running):
+        self.start_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+
+    def _terminated(self):
+        error = self.task.error
+        self.task = None
+        self._set_running(False)
+        self.status.setText(error or self.cancelled_text)
+
+    def _completed(self):
+        results = self.task.results
+        self.task = None
+        self._set_running(False)
+        self.progress.setValue(100)
+        self.on_completed(results)

@@ -10,16 +10,14 @@ the Toolbox.
 """
 import os
 
-from qgis.core import QgsApplication
 from qgis.gui import QgsFileWidget
-from qgis.PyQt.QtCore import pyqtSlot
 from qgis.PyQt.QtGui import QPixmap
-from qgis.PyQt.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QProgressBar, QPushButton,
-                                 QSpinBox, QVBoxLayout, QWizard, QWizardPage)
+from qgis.PyQt.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWizard,
+                                 QWizardPage)
 
 from ..core.deformation_sources import WIDE_POINT_SOURCES
 from ..core.networks import ARCHITECTURES
-from .processing_task import AlgorithmChainTask, fixed_step
+from .processing_task import TaskPanel, fixed_step
 
 KINDS = ("Point sources (coal mining)", "Tunnels", "Both: one three-class model")
 HELD_OUT_SHARE = 4  # the held-out set has a quarter as many examples per class as the training set
@@ -37,7 +35,6 @@ class TrainWizard(QWizard):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Train a deformation classifier")
-        self.task = None
         self.results = {}
         self.kind = QComboBox()
         self.kind.addItems(KINDS)
@@ -86,18 +83,12 @@ class TrainWizard(QWizard):
         page = QWizardPage()
         page.setTitle("Run")
         page.setSubTitle("Synthesize, train, evaluate. This takes a while on a CPU; Cancel keeps the last good model.")
-        self.start_button = QPushButton("Start")
-        self.start_button.clicked.connect(self.start)
-        self.cancel_button = QPushButton("Cancel the run")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.progress = QProgressBar()
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        self.panel = TaskPanel("Start", "Cancelled; the last good model, if any, is kept.")
+        self.panel.start_button.clicked.connect(self.start)
         self.metrics = QLabel()
         self.curve = QLabel()
         layout = QVBoxLayout(page)
-        for widget in (self.start_button, self.cancel_button, self.progress, self.status, self.metrics, self.curve):
+        for widget in (self.panel, self.metrics, self.curve):
             layout.addWidget(widget)
         return page
 
@@ -127,48 +118,18 @@ class TrainWizard(QWizard):
 
     def start(self):
         if not self.folder.filePath() or not os.path.isdir(self.folder.filePath()):
-            self.status.setText("Choose an existing folder on the first page")
+            self.panel.status.setText("Choose an existing folder on the first page")
             return
-        self.task = AlgorithmChainTask("Train a deformation classifier", self.steps())
-        self.task.progressChanged.connect(self._show_progress)
-        self.task.message.connect(self._show_message)
-        self.task.taskCompleted.connect(self._completed)
-        self.task.taskTerminated.connect(self._terminated)
-        self.start_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        QgsApplication.taskManager().addTask(self.task)
+        self.panel.run("Train a deformation classifier", self.steps(), self._completed)
 
-    @pyqtSlot(float)
-    def _show_progress(self, value):
-        self.progress.setValue(round(value))
-
-    @pyqtSlot(str)
-    def _show_message(self, text):
-        self.status.setText(text)
-
-    def cancel(self):
-        if self.task is not None:
-            self.task.cancel()
-
-    def _terminated(self):
-        error = self.task.error
-        self.task = None
-        self.start_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-        self.status.setText(error or "Cancelled.")
-
-    def _completed(self):
-        self.results = self.task.results
-        self.task = None
-        self.start_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-        self.progress.setValue(100)
+    def _completed(self, results):
+        self.results = results
         evaluation = self.results["Evaluating on the held-out set"]
         rows = "".join(f"<tr><td>{title}</td><td align='right'>{evaluation[name]:.2f} %</td></tr>"
                        for name, title in METRICS)
         self.metrics.setText(f"<b>Held-out set, Table I metrics</b><table>{rows}</table>")
         self.curve.setPixmap(QPixmap(self.paths()["curve"]))
         training = self.results["Training"]
-        self.status.setText(f"Done: {training['EPOCHS_RUN']} epochs (best {training['BEST_EPOCH']}); model "
+        self.panel.status.setText(f"Done: {training['EPOCHS_RUN']} epochs (best {training['BEST_EPOCH']}); model "
                             f"{self.paths()['model']}, reports beside it.")
 
