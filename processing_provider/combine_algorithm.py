@@ -14,8 +14,8 @@ from qgis.core import (
 
 from ..core.raster_io import atomic_outputs
 from .algorithm_base import InsarAlgorithm
-from .area_outputs import area_destination, areas_parameter, raster_destination, thresholds_parameter
 from .inputs import error, gdal_file, progress_reporter
+from .outputs import area_destination, areas_parameter, raster_destination, thresholds_parameter
 
 COMBINE_SHARE = 0.8  # of the progress bar; tracing the areas takes the rest
 

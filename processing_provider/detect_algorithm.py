@@ -23,10 +23,10 @@ from qgis.core import (
 
 from ..core.raster_io import OUTPUT_OPTIONS, atomic_outputs, checked
 from .algorithm_base import InsarAlgorithm
-from .area_outputs import (area_destination, areas_parameter, check_outputs_differ_from_input, raster_destination,
-                           thresholds_parameter)
 from .inputs import error, is_set, progress_reporter, velocity_input_parameters, velocity_raster_path
 from .model_inputs import advanced, device_parameter, device_value, wrap_parameters, wrap_values
+from .outputs import (area_destination, areas_parameter, check_outputs_differ_from_input, raster_destination,
+                           thresholds_parameter)
 from .point_gridding import grid_points, gridding_parameters
 
 INTERPOLATIONS = [

@@ -23,13 +23,13 @@ from qgis.core import (
 
 from .algorithm_base import InsarAlgorithm
 from .inputs import error, is_set, progress_reporter, velocity_input_parameters, velocity_raster_path
+from .outputs import raster_destination
 from .point_gridding import grid_points, gridding_parameters
 
 METHODS = [
     ("matrix_completion", "Matrix completion (paper, Algorithm 1)"),
     ("delaunay", "Delaunay triangulation (linear)"),
 ]
-GEOTIFF_EXTENSIONS = (".tif", ".tiff")
 
 HELP = """<p>Fills a sparse InSAR velocity map (mm/yr) onto a dense grid, as the first step of
 deformation detection (Anantrasirichai et al., section III-A).</p>
@@ -123,8 +123,8 @@ class InterpolateAlgorithm(InsarAlgorithm):
         layer = self.parameterAsLayer(parameters, self.INPUT, context)
         if layer is None:
             raise error(self.INPUT, "could not be loaded as a point layer or raster")
-        output = self._destination(parameters, self.OUTPUT, context)
-        noise = self._destination(parameters, self.NOISE, context) if is_set(parameters, self.NOISE) else None
+        output = raster_destination(self, parameters, self.OUTPUT, context)
+        noise = raster_destination(self, parameters, self.NOISE, context) if is_set(parameters, self.NOISE) else None
 
         method_index = self.parameterAsEnum(parameters, self.METHOD, context)
         if not 0 <= method_index < len(METHODS):
@@ -168,11 +168,3 @@ class InterpolateAlgorithm(InsarAlgorithm):
             results[self.NOISE] = noise
             self.style_output(context, noise, style_velocity)
         return results
-
-    def _destination(self, parameters, name, context):
-        path = self.parameterAsOutputLayer(parameters, name, context)
-        if not path:
-            raise error(name, "needs a file path")
-        if not path.lower().endswith(GEOTIFF_EXTENSIONS):
-            raise error(name, f"must be a GeoTIFF (.tif) file, got {path}")
-        return path

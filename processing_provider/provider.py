@@ -8,8 +8,8 @@ from .detect_algorithm import DetectAlgorithm
 from .evaluate_algorithm import EvaluateAlgorithm
 from .interpolate_algorithm import InterpolateAlgorithm
 from .noisestats_algorithm import NoiseStatsAlgorithm
-from .syntheticscene_algorithm import SyntheticSceneAlgorithm
 from .synthesize_algorithm import SynthesizeAlgorithm
+from .syntheticscene_algorithm import SyntheticSceneAlgorithm
 from .threshold_algorithm import ThresholdAlgorithm
 from .train_algorithm import TrainAlgorithm
 

@@ -69,6 +69,19 @@ def plugin(qgis_app):
 
 
 @pytest.fixture(scope="session")
+def run(qgis_processing, plugin):
+    """processing.run of ``insardefo:<algorithm>`` with a fresh context (and the given feedback)."""
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+
+    def run_algorithm(algorithm, feedback=None, **parameters):
+        return processing.run(f"insardefo:{algorithm}", parameters, context=QgsProcessingContext(),
+                              feedback=feedback or QgsProcessingFeedback())
+
+    return run_algorithm
+
+
+@pytest.fixture(scope="session")
 def run_algorithm(qgis_processing, plugin):
     """processing.run on insardefo:interpolate with a fresh context and feedback."""
     import processing

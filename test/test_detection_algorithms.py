@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 from osgeo import gdal, ogr, osr
-from qgis.core import QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback
+from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
 from conftest import file_hash
 from helpers import read_raster, write_raster
@@ -12,17 +12,6 @@ from insar_deformation_detector.core.areas import FIELDS
 from insar_deformation_detector.core.deformation_sources import WIDE_POINT_SOURCES
 from insar_deformation_detector.core.raster_grid import GridSpec
 from insar_deformation_detector.core.synthetic_scene import make_scene, write_scene_outputs
-
-
-@pytest.fixture(scope="module")
-def run(qgis_processing, plugin):
-    import processing
-
-    def run_algorithm(algorithm, feedback=None, **parameters):
-        return processing.run(f"insardefo:{algorithm}", parameters, context=QgsProcessingContext(),
-                              feedback=feedback or QgsProcessingFeedback())
-
-    return run_algorithm
 
 
 def _scene(folder, seed, point_sources, size=448):

@@ -2,7 +2,7 @@
 import os
 
 import pytest
-from qgis.core import QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback
+from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
 from helpers import write_raster
 from insar_deformation_detector.core.model_file import read_model_file
@@ -10,17 +10,6 @@ from insar_deformation_detector.core.model_file import read_model_file
 TINY = {"ARCHITECTURE": 1, "EPOCHS": 1, "BATCH_SIZE": 8, "LEARNING_RATE": 1e-4, "VALIDATION_FRACTION": 0.25,
         "SEED": 4}
 METRICS = ("ACCURACY", "PRECISION", "RECALL", "FALSE_POSITIVE_RATE")
-
-
-@pytest.fixture(scope="module")
-def run(qgis_processing, plugin):
-    import processing
-
-    def run_algorithm(algorithm, feedback=None, **parameters):
-        return processing.run(f"insardefo:{algorithm}", parameters, context=QgsProcessingContext(),
-                              feedback=feedback or QgsProcessingFeedback())
-
-    return run_algorithm
 
 
 def test_train_writes_model_report_and_curve_then_evaluate_scores_it(run, tiny_dataset, tmp_path):

@@ -1,4 +1,4 @@
-"""Outputs the detection algorithms share: GeoTIFF rasters, the areas GeoPackage, contour levels."""
+"""Output checks the algorithms share: GeoTIFF destinations, the areas GeoPackage, contour levels, no overwriting."""
 import os
 
 from qgis.core import QgsProcessing, QgsProcessingParameterString, QgsProcessingParameterVectorDestination
