@@ -62,12 +62,22 @@ class InsarDeformationDetectorPlugin:
     def open_detect(self):
         from .ui.detect_dialog import DetectDialog
 
-        DetectDialog(self.iface.mainWindow()).exec_()
+        if self.dependencies_ready():
+            DetectDialog(self.iface.mainWindow()).exec_()
 
     def open_train(self):
         from .ui.train_wizard import TrainWizard
 
-        TrainWizard(self.iface.mainWindow()).exec_()
+        if self.dependencies_ready():
+            TrainWizard(self.iface.mainWindow()).exec_()
+
+    def dependencies_ready(self):
+        """True when PyTorch is there; otherwise offer to install it first (at first use)."""
+        from .core.dependencies import DETECTION_PACKAGES, missing_packages
+
+        if missing_packages(DETECTION_PACKAGES):
+            self.open_dependencies()
+        return not missing_packages(DETECTION_PACKAGES)
 
     def open_dependencies(self):
         from .ui.dependencies_dialog import DependenciesDialog

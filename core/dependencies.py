@@ -86,7 +86,8 @@ def install_message(missing):
             f"with:\n    {install_command(missing)}\n"
             "then restart QGIS. On Windows run the command in the OSGeo4W Shell; on Debian or Ubuntu "
             "add --user (and --break-system-packages on Debian 12 or later); "
-            "see the plugin's README for details.")
+            "see the plugin's README for details. In the QGIS window, Plugins > InSAR Deformation Detector > "
+            "Check dependencies... installs them for you.")
 
 
 def add_packages_folder(folder):

@@ -104,3 +104,16 @@ def test_every_algorithm_has_help_naming_each_parameter_a_group_and_an_icon(plug
         assert not algorithm.icon().isNull()
     detect = QgsApplication.processingRegistry().algorithmById("insardefo:detect").shortHelpString()
     assert "<b>Stride between windows (pixels)</b> <code>STRIDE</code>: default 32" in detect
+
+
+def test_without_pytorch_the_dialogs_first_offer_the_installer(qgis_iface, monkeypatch):
+    import insar_deformation_detector
+    import insar_deformation_detector.core.dependencies as dependencies
+
+    instance = insar_deformation_detector.classFactory(qgis_iface)
+    offered = []
+    monkeypatch.setattr(dependencies, "missing_packages", lambda names: ["torch"])
+    monkeypatch.setattr(instance, "open_dependencies", lambda: offered.append(True))
+    instance.open_detect()
+    instance.open_train()
+    assert offered == [True, True]  # and neither dialog opened: exec_ would block the test
