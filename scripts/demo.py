@@ -101,11 +101,11 @@ def main(argv=None):
             "OUTPUT_AREAS": paths["areas"], "OUTPUT_VELOCITY": paths["velocity"]})
         if detection is None:
             return 1
-    render_map(paths, paths["map"])
+    scores = {level: score_areas(paths["areas"], paths["truth"], level) for level in LEVELS}
+    render_map(paths, paths["map"])  # last: leaving QGIS unloads GDAL's drivers
 
     print(f"\n{scene['SOURCES']} sources, {scene['MEASUREMENTS']} measurements; detection areas against the truth:")
-    for level in LEVELS:
-        score = score_areas(paths["areas"], paths["truth"], level)
+    for level, score in scores.items():
         print(f"  probability >= {level:g}: {score['areas']} areas, {score['hits']} on a source; "
               f"{score['found']} of {score['sources']} sources found")
     print(f"\nFiles in {args.output}:")
