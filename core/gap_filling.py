@@ -17,7 +17,8 @@ FILL_TRUNCATE = 2.0  # kernel radius in sigmas
 FILL_REACH_PX = int(FILL_SIGMAS_PX[-1] * FILL_TRUNCATE)  # farthest a smooth fill looks for values
 MIN_WEIGHT = 1e-3  # share of valid pixels under the kernel below which a scale leaves a pixel empty
 RELAX_SIGMA_PX = 2.0  # pixels: the smoothing that removes the steps where one scale took over from another
-RELAX_STEPS = 12
+RELAX_STEPS = 8
+RELAX_TRUNCATE = 3.0  # kernel radius in sigmas
 
 
 def fill_gaps(values):
@@ -28,14 +29,14 @@ def fill_gaps(values):
         return filled
     _coarse_fill(filled, holes.copy())
     for _ in range(RELAX_STEPS):
-        filled[holes] = gaussian_filter(filled, RELAX_SIGMA_PX, mode="nearest")[holes]
+        filled[holes] = gaussian_filter(filled, RELAX_SIGMA_PX, mode="nearest", truncate=RELAX_TRUNCATE)[holes]
     return filled
 
 
 def _coarse_fill(filled, missing):
     """Fill ``filled`` where ``missing`` in place: normalised convolution at growing scales, then nearest."""
-    data = np.where(missing, 0.0, filled).astype(np.float64)
-    weight = (~missing).astype(np.float64)
+    data = np.where(missing, 0.0, filled).astype(np.float32)
+    weight = (~missing).astype(np.float32)
     for sigma in FILL_SIGMAS_PX:
         total = gaussian_filter(data, sigma, mode="nearest", truncate=FILL_TRUNCATE)
         share = gaussian_filter(weight, sigma, mode="nearest", truncate=FILL_TRUNCATE)
