@@ -15,6 +15,8 @@ from scipy.ndimage import distance_transform_edt, gaussian_filter
 FILL_SIGMAS_PX = (4, 8, 16, 32)  # pixels: scales of the normalised convolution, finest first
 FILL_TRUNCATE = 2.0  # kernel radius in sigmas
 FILL_REACH_PX = int(FILL_SIGMAS_PX[-1] * FILL_TRUNCATE)  # farthest a smooth fill looks for values
+DECIMATION = 4  # coarse scales are smoothed on a grid this many times coarser
+DECIMATE_FROM_PX = 16  # pixels: the scales smoothed on the coarse grid
 MIN_WEIGHT = 1e-3  # share of valid pixels under the kernel below which a scale leaves a pixel empty
 RELAX_SIGMA_PX = 2.0  # pixels: the smoothing that removes the steps where one scale took over from another
 RELAX_STEPS = 8
@@ -38,8 +40,7 @@ def _coarse_fill(filled, missing):
     data = np.where(missing, 0.0, filled).astype(np.float32)
     weight = (~missing).astype(np.float32)
     for sigma in FILL_SIGMAS_PX:
-        total = gaussian_filter(data, sigma, mode="nearest", truncate=FILL_TRUNCATE)
-        share = gaussian_filter(weight, sigma, mode="nearest", truncate=FILL_TRUNCATE)
+        total, share = _smoothed(data, weight, sigma)
         take = missing & (share > MIN_WEIGHT)
         filled[take] = total[take] / share[take]
         missing &= ~take
@@ -47,3 +48,16 @@ def _coarse_fill(filled, missing):
             return
     nearest = distance_transform_edt(missing, return_distances=False, return_indices=True)
     filled[missing] = filled[tuple(index[missing] for index in nearest)]
+
+
+def _smoothed(data, weight, sigma):
+    """Gaussian-smoothed (data, weight); scales of DECIMATE_FROM_PX and more on a 4x coarser grid."""
+    if sigma < DECIMATE_FROM_PX:
+        return tuple(gaussian_filter(array, sigma, mode="nearest", truncate=FILL_TRUNCATE) for array in (data, weight))
+    rows, cols = data.shape
+    padded_rows, padded_cols = rows + (-rows % DECIMATION), cols + (-cols % DECIMATION)
+    coarse = [np.pad(array, ((0, padded_rows - rows), (0, padded_cols - cols)), mode="edge")
+              .reshape(padded_rows // DECIMATION, DECIMATION, padded_cols // DECIMATION, DECIMATION).mean(axis=(1, 3))
+              for array in (data, weight)]
+    smooth = [gaussian_filter(array, sigma / DECIMATION, mode="nearest", truncate=FILL_TRUNCATE) for array in coarse]
+    return tuple(np.repeat(np.repeat(array, DECIMATION, axis=0), DECIMATION, axis=1)[:rows, :cols] for array in smooth)

@@ -112,5 +112,6 @@ def _lattice_probabilities(shared, image, device):
     import torch
 
     with torch.no_grad():
-        logits = shared.module(torch.from_numpy(np.ascontiguousarray(image)).to(device))[0]
+        batch = torch.from_numpy(np.ascontiguousarray(image)).to(device, memory_format=torch.channels_last)
+        logits = shared.module(batch)[0]
         return torch.softmax(logits.float(), dim=0).permute(1, 2, 0).cpu().numpy().astype(np.float64)
