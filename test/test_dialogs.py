@@ -195,3 +195,16 @@ def test_cancel_stops_the_detect_dialog_within_seconds(qgis_processing, plugin, 
     assert dialog.panel.status.text() == "Cancelled: no layer was added."
     assert dialog.added_layers == [] and len(project.mapLayers()) == 1
     assert os.listdir(tmp_path) == []
+
+
+def test_a_failed_pip_run_ends_with_the_manual_command(qgis_app, tmp_path, monkeypatch):
+    monkeypatch.setattr(dependencies_dialog, "missing_packages", lambda names: ["torch"])
+    monkeypatch.setattr(dependencies_dialog, "pip_arguments",
+                        lambda *arguments: [sys.executable, "-c", "import sys; print('No module named pip'); sys.exit(1)"])
+    dialog = dependencies_dialog.DependenciesDialog(str(tmp_path / "packages"))
+    dialog.install_button.click()
+    assert wait_until(lambda: dialog.process is None)
+    log = dialog.log.toPlainText()
+    assert "No module named pip" in log and "pip failed (exit 1)" in log
+    assert "-m pip install torch==2.14.1" in log and "pip failed (exit 1)" in dialog.status.text()
+    sys.path.remove(str(tmp_path / "packages"))

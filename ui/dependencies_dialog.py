@@ -85,7 +85,10 @@ class DependenciesDialog(QDialog):
         self.process = None
         add_packages_folder(self.packages_folder)
         log = self.log.toPlainText()
+        missing = missing_packages(DETECTION_PACKAGES)
         self.refresh()
-        outcome = "pip finished." if exit_code == 0 else f"pip failed (exit {exit_code}); see the messages above."
+        outcome = ("pip finished." if exit_code == 0 else
+                   f"pip failed (exit {exit_code}); see the messages above. To install by hand, run in the "
+                   f"Python that runs QGIS:\n{install_command(missing or list(DETECTION_PACKAGES))}")
         self.log.setPlainText(f"{log}\n{outcome}\n\n{self.diagnostics_text()}")
         self.status.setText(self.status.text() + ("" if exit_code == 0 else f"\n{outcome}"))
