@@ -36,7 +36,7 @@ INTERPOLATIONS = [
     ("none", "None: the raster is already dense"),
 ]
 EVALUATIONS = [("shared", "Shared convolutions (fast; stride a multiple of the network's)"),
-               ("per_window", "Each window alone (as the paper; about 30x slower)")]
+               ("per_window", "Each window alone (as the paper; about 25x slower)")]
 INTERPOLATION_SHARE = 0.35  # of the progress bar, when the input is interpolated
 AREAS_SHARE = 0.1
 
