@@ -16,7 +16,7 @@ from qgis.PyQt.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSp
                                  QLabel, QPushButton, QVBoxLayout)
 
 from .layer_styles import style_areas, style_probability, style_velocity
-from .processing_task import TaskPanel, fixed_step
+from .processing_task import TaskPanel
 
 PASSES = ("ascending", "descending")
 MAX_PASSES = 4  # section III-D: up to two ascending and two descending looks
@@ -125,12 +125,12 @@ class DetectDialog(QDialog):
             files = {"OUTPUT_PROBABILITY": f"{stem}_probability.tif", "OUTPUT_AREAS": f"{stem}_areas.gpkg",
                      "OUTPUT_VELOCITY": f"{stem}_velocity.tif"}
             outputs.append((pass_name, files))
-            steps.append(fixed_step("insardefo:detect", dict(parameters, **model, **files),
-                                 f"Detecting in pass {number} ({pass_name})"))
+            steps.append(("insardefo:detect", dict(parameters, **model, **files),
+                          f"Detecting in pass {number} ({pass_name})"))
         directions = {direction: [files["OUTPUT_PROBABILITY"] for pass_name, files in outputs if pass_name == direction]
                       for direction in PASSES}
         if all(directions.values()):
-            steps.append(fixed_step("insardefo:combine", {
+            steps.append(("insardefo:combine", {
                 "ASCENDING": directions["ascending"], "DESCENDING": directions["descending"],
                 "OUTPUT_PROBABILITY": os.path.join(folder, "combined_probability.tif"),
                 "OUTPUT_AREAS": os.path.join(folder, "combined_areas.gpkg")}, "Combining the passes"))

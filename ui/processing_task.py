@@ -3,9 +3,8 @@
 :class:`TaskPanel` is the dialogs' part of it: Start and Cancel, a progress
 bar and a status line.
 
-The dialogs build their work as steps: each step is a function that gets the
-results so far and returns (algorithm id, parameters, label), or None to
-skip. Steps run one after another in the task's thread with their own
+The dialogs build their work as steps, each (algorithm id, parameters,
+label). Steps run one after another in the task's thread with their own
 context and feedback; the task's progress covers the whole chain, and
 Cancel stops the running algorithm within its next check (seconds). Layers
 are passed as file paths, so nothing of the project is touched off the
@@ -17,11 +16,6 @@ from qgis.core import (Qgis, QgsApplication, QgsMessageLog, QgsProcessingContext
                        QgsProcessingFeedback, QgsTask)
 from qgis.PyQt.QtCore import pyqtSignal, pyqtSlot
 from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
-
-
-def fixed_step(algorithm, parameters, label):
-    """A step that runs ``algorithm`` with ``parameters`` whatever came before."""
-    return lambda _results: (algorithm, parameters, label)
 
 
 class ChainFeedback(QgsProcessingFeedback):
@@ -68,13 +62,9 @@ class AlgorithmChainTask(QgsTask):
     def _run_steps(self):
         from qgis import processing
 
-        for number, step in enumerate(self.steps):
+        for number, (algorithm, parameters, label) in enumerate(self.steps):
             if self.isCanceled():
                 return False
-            planned = step(self.results)
-            if planned is None:
-                continue
-            algorithm, parameters, label = planned
             self.message.emit(f"{label}...")
             self.feedback = ChainFeedback(self, number / len(self.steps), 1.0 / len(self.steps))
             try:

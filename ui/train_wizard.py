@@ -17,7 +17,7 @@ from qgis.PyQt.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QLabel,
 
 from ..core.deformation_sources import WIDE_POINT_SOURCES
 from ..core.networks import ARCHITECTURES
-from .processing_task import TaskPanel, fixed_step
+from .processing_task import TaskPanel
 
 KINDS = ("Point sources (coal mining)", "Tunnels", "Both: one three-class model")
 HELD_OUT_SHARE = 4  # the held-out set has a quarter as many examples per class as the training set
@@ -99,22 +99,24 @@ class TrainWizard(QWizard):
             ("curve", "learning_curve.png"), ("evaluation", "evaluation_report.html"))}
 
     def steps(self):
+        """The Processing steps, each (algorithm, parameters, label)."""
         paths = self.paths()
         common = {"KIND": self.kind.currentIndex(), "PIXEL_SIZE": self.pixel_size.value(),
-                  "DEPTH_RANGE": _range(WIDE_POINT_SOURCES.depth_m), "VOLUME_RANGE": _range(WIDE_POINT_SOURCES.volume_m3)}
-        training = {"DATASET": paths["train"], "ARCHITECTURE": list(ARCHITECTURES).index(self.architecture.currentText()),
+                  "DEPTH_RANGE": _range(WIDE_POINT_SOURCES.depth_m),
+                  "VOLUME_RANGE": _range(WIDE_POINT_SOURCES.volume_m3)}
+        training = {"DATASET": paths["train"],
+                    "ARCHITECTURE": list(ARCHITECTURES).index(self.architecture.currentText()),
                     "EPOCHS": self.epochs.value(), "OUTPUT_MODEL": paths["model"], "OUTPUT_REPORT": paths["report"],
                     "OUTPUT_CURVE": paths["curve"]}
         if self.init_weights.filePath():
             training["INIT_WEIGHTS"] = self.init_weights.filePath()
-        plan = [("insardefo:synthesize", dict(common, COUNT=self.count.value(), SEED=0, OUTPUT=paths["train"]),
+        return [("insardefo:synthesize", dict(common, COUNT=self.count.value(), SEED=0, OUTPUT=paths["train"]),
                  "Synthesizing the training set"),
                 ("insardefo:synthesize", dict(common, COUNT=max(10, self.count.value() // HELD_OUT_SHARE), SEED=1,
                                               OUTPUT=paths["test"]), "Synthesizing the held-out set"),
                 ("insardefo:train", training, "Training"),
                 ("insardefo:evaluate", {"MODEL": paths["model"], "DATASET": paths["test"],
                                         "OUTPUT_REPORT": paths["evaluation"]}, "Evaluating on the held-out set")]
-        return [fixed_step(*step) for step in plan]
 
     def start(self):
         if not self.folder.filePath() or not os.path.isdir(self.folder.filePath()):
