@@ -1,6 +1,6 @@
 """Benchmark: detection speed (shared vs per-window evaluation) and detection against known sources.
 
-    .venv/bin/python bench/detection.py                 # both parts, about 15 minutes on 2 cores
+    .venv/bin/python bench/detection.py                 # both parts, about 20 minutes on 2 cores
     .venv/bin/python bench/detection.py --part speed
 
 Speed: a synthetic scene (--speed-size px square, 10 m) is interpolated by
