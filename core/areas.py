@@ -16,7 +16,7 @@ from osgeo import gdal, ogr
 from scipy.ndimage import binary_dilation
 
 from .errors import Cancelled, InputError
-from .raster_io import PACKED_SCRATCH_OPTIONS, atomic_outputs, checked, read_window, row_blocks
+from .raster_io import PACKED_SCRATCH_OPTIONS, atomic_outputs, checked, create_like, read_window, row_blocks
 
 LAYER_NAME = "areas"
 RING_PX = 10  # pixels of surrounding ground a region's velocity is compared with to tell its sense
@@ -43,10 +43,7 @@ def parse_levels(text, parameter="THRESHOLDS", low=0.0, high=1.0):
 
 def _level_mask(score_band, template, level, path, stop):
     """A Byte GeoTIFF at ``path``: 1 where score >= level, else 0."""
-    mask = checked(gdal.GetDriverByName("GTiff").Create(
-        path, template.RasterXSize, template.RasterYSize, 1, gdal.GDT_Byte, PACKED_SCRATCH_OPTIONS), f"create {path}")
-    mask.SetGeoTransform(template.GetGeoTransform())
-    mask.SetProjection(template.GetProjection())
+    mask = create_like(path, template, PACKED_SCRATCH_OPTIONS, nodata=None, data_type=gdal.GDT_Byte)
     for row, rows in row_blocks(template.RasterYSize):
         stop()
         block = read_window(score_band, (row, 0, rows, template.RasterXSize))

@@ -12,13 +12,14 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from osgeo import gdal
 
 from .errors import Cancelled, InputError
 from .examples import NEGATIVE_CLASS
 from .gap_filling import FILL_REACH_PX, fill_gaps
 from .networks import INPUT_SIZE
 from .probability_map import MERGE_RADIUS, Lattice, check_size, merged_map
-from .raster_io import (OUTPUT_OPTIONS, PACKED_SCRATCH_OPTIONS, atomic_outputs, checked, count_finite, create_like,
+from .raster_io import (OUTPUT_OPTIONS, PACKED_SCRATCH_OPTIONS, atomic_outputs, count_finite, create_like,
                         open_band, read_window)
 from .shared_classifier import shared_classifier
 from .window_probabilities import no_deformation, per_window_probabilities, shared_probabilities, valid_counts
@@ -147,17 +148,6 @@ def _write_kinds(dataset, probabilities, core):
         dataset.GetRasterBand(kind).WriteArray(np.round(shares).astype(np.uint8), core[1], core[0])
 
 
-def _create_kinds(path, template, count):
-    from osgeo import gdal
-
-    dataset = checked(gdal.GetDriverByName("GTiff").Create(
-        path, template.RasterXSize, template.RasterYSize, count, gdal.GDT_Byte, PACKED_SCRATCH_OPTIONS),
-        f"create {path}")
-    dataset.SetGeoTransform(template.GetGeoTransform())
-    dataset.SetProjection(template.GetProjection())
-    return dataset
-
-
 def detect_raster(velocity_path, model, output_path, kinds_path=None, settings=DetectionSettings(), band=1,
                   progress=None, is_cancelled=None):
     """Write the deformation probability map of a dense velocity GeoTIFF (mm/yr).
@@ -183,7 +173,8 @@ def detect_raster(velocity_path, model, output_path, kinds_path=None, settings=D
     tiles = _tiles(height, width, settings.tile_size)
     with atomic_outputs(output_path, kinds_path) as (staged, _):
         output = create_like(staged[0], dataset, OUTPUT_OPTIONS)
-        kinds = _create_kinds(staged[1], dataset, len(model.classes) - 1) if kinds_path else None
+        kinds = (create_like(staged[1], dataset, PACKED_SCRATCH_OPTIONS, nodata=None, bands=len(model.classes) - 1,
+                             data_type=gdal.GDT_Byte) if kinds_path else None)
         try:
             for number, core in enumerate(tiles):
                 if is_cancelled and is_cancelled():

@@ -75,14 +75,18 @@ def count_finite(band, height, width, is_cancelled=None, parameter="INPUT"):
     return valid
 
 
-def create_like(path, template, options=OUTPUT_OPTIONS, nodata=float("nan")):
-    """A single-band float32 GeoTIFF on ``template``'s grid (``nodata=None``: none set)."""
+def create_like(path, template, options=OUTPUT_OPTIONS, nodata=float("nan"), bands=1, data_type=gdal.GDT_Float32):
+    """A GeoTIFF of ``bands`` bands of ``data_type`` (default one float32 band) on ``template``'s grid.
+
+    ``nodata`` is set on every band (``None``: none set).
+    """
     dataset = checked(gdal.GetDriverByName("GTiff").Create(
-        path, template.RasterXSize, template.RasterYSize, 1, gdal.GDT_Float32, options), f"create {path}")
+        path, template.RasterXSize, template.RasterYSize, bands, data_type, options), f"create {path}")
     dataset.SetGeoTransform(template.GetGeoTransform())
     dataset.SetProjection(template.GetProjection())
     if nodata is not None:
-        dataset.GetRasterBand(1).SetNoDataValue(nodata)
+        for band in range(1, bands + 1):
+            dataset.GetRasterBand(band).SetNoDataValue(nodata)
     return dataset
 
 
