@@ -1,8 +1,7 @@
 """A velocity raster wrapped at one interval, as the CNN sees it (the paper's Fig. 2d), streamed through GDAL."""
-import numpy as np
-
 from .errors import Cancelled
 from .raster_io import OUTPUT_OPTIONS, atomic_outputs, create_like, open_band, read_window, row_blocks
+from .wrapping import wrap
 
 
 def wrap_raster(velocity_path, output_path, interval, offset=0.0, is_cancelled=None):
@@ -15,6 +14,6 @@ def wrap_raster(velocity_path, output_path, interval, offset=0.0, is_cancelled=N
                 if is_cancelled and is_cancelled():
                     raise Cancelled()
                 velocity = read_window(band, (row, 0, rows, dataset.RasterXSize))
-                output.GetRasterBand(1).WriteArray(np.mod(velocity + offset, interval).astype(np.float32), 0, row)
+                output.GetRasterBand(1).WriteArray(wrap(velocity, interval, offset), 0, row)
         finally:
             del output  # closes the GeoTIFF before it is moved in place or removed

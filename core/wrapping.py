@@ -20,13 +20,17 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 MAX_WRAPS = 64
 
 
+def wrap(velocity, interval, offset=0.0):
+    """mod(v + tau, mu): (H, W) mm/yr -> (H, W) float32 in [0, ``interval``) mm/yr; NaN stays NaN."""
+    return np.mod(np.asarray(velocity, dtype=np.float32) + np.float32(offset), np.float32(interval))
+
+
 def wrap_to_gray(velocity, interval, offset=0.0):
     """Wrapped velocity as gray levels: (H, W) mm/yr -> (H, W) float32 in [0, 255).
 
     NaN (no measurement) stays NaN.
     """
-    wrapped = np.mod(np.asarray(velocity, dtype=np.float32) + np.float32(offset), np.float32(interval))
-    return wrapped * np.float32(255.0 / interval)
+    return wrap(velocity, interval, offset) * np.float32(255.0 / interval)
 
 
 def gray_to_input(gray):
