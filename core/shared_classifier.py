@@ -37,10 +37,6 @@ class SharedClassifier:
     window: int
     margin: int
 
-    def windows_along(self, length):
-        """Number of output positions along an input axis of ``length`` pixels (>= window)."""
-        return (length - self.window) // self.stride + 1
-
 
 def shared_classifier(network, architecture):
     """The fully convolutional form of a classifier ``network`` (eval mode, same weights)."""
