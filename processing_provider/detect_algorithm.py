@@ -112,8 +112,8 @@ class DetectAlgorithm(InsarAlgorithm):
         from ..core.areas import contour_areas, parse_levels
         from ..core.detection import DetectionSettings, detect_raster
         from ..core.model_file import DEFAULT_MODEL_PATH, load_model
-        from ..core.wrapped_raster import wrap_raster
         from ..core.training import choose_device, use_all_cores
+        from ..core.wrapped_raster import wrap_raster
 
         layer = self.parameterAsLayer(parameters, "INPUT", context)
         if not isinstance(layer, (QgsRasterLayer, QgsVectorLayer)):

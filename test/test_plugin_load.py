@@ -109,11 +109,20 @@ def test_every_algorithm_has_help_naming_each_parameter_a_group_and_an_icon(plug
 def test_without_pytorch_the_dialogs_first_offer_the_installer(qgis_iface, monkeypatch):
     import insar_deformation_detector
     import insar_deformation_detector.core.dependencies as dependencies
+    from insar_deformation_detector.ui.detect_dialog import DetectDialog
+    from insar_deformation_detector.ui.train_wizard import TrainWizard
 
     instance = insar_deformation_detector.classFactory(qgis_iface)
-    offered = []
-    monkeypatch.setattr(dependencies, "missing_packages", lambda names: ["torch"])
+    offered, opened = [], []
+    missing = ["torch"]
+    monkeypatch.setattr(dependencies, "missing_packages", lambda names: list(missing))
     monkeypatch.setattr(instance, "open_dependencies", lambda: offered.append(True))
+    monkeypatch.setattr(DetectDialog, "exec_", lambda dialog: opened.append("detect"))
+    monkeypatch.setattr(TrainWizard, "exec_", lambda wizard: opened.append("train"))
     instance.open_detect()
     instance.open_train()
-    assert offered == [True, True]  # and neither dialog opened: exec_ would block the test
+    assert offered == [True, True] and opened == []
+    missing.clear()
+    instance.open_detect()
+    instance.open_train()
+    assert offered == [True, True] and opened == ["detect", "train"]
