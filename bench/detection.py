@@ -15,8 +15,9 @@ sources and tunnels of known position) go through matrix completion and
 insardefo:detect's core (shared, and per window for the comparison), and
 the raw measurements through insardefo:threshold's core; for each method:
 sources found (recall), areas touching a source (precision) and the number
-of areas, as in section IV-C. Also how many of the shared evaluation's
-areas the per-window evaluation reproduces (IoU >= 0.5).
+of areas, as in section IV-C. Also how the shared evaluation's areas and
+the per-window evaluation's match (an area is matched when one of the
+other's overlaps it with IoU >= 0.5) and which sources each finds.
 """
 import argparse
 import json
@@ -28,12 +29,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "pluginpath"))
 
-from osgeo import ogr, osr  # noqa: E402
+from osgeo import osr  # noqa: E402
 
 from insar_deformation_detector.core.areas import contour_areas  # noqa: E402
 from insar_deformation_detector.core.deformation_sources import WIDE_POINT_SOURCES  # noqa: E402
 from insar_deformation_detector.core.detection import DetectionSettings, detect_raster  # noqa: E402
-from insar_deformation_detector.core.detection_scoring import score_areas  # noqa: E402
+from insar_deformation_detector.core.detection_scoring import geometries, score_areas, sources_found  # noqa: E402
 from insar_deformation_detector.core.interpolation import interpolate_raster  # noqa: E402
 from insar_deformation_detector.core.model_file import DEFAULT_MODEL_PATH, load_model  # noqa: E402
 from insar_deformation_detector.core.raster_grid import GridSpec  # noqa: E402
@@ -87,18 +88,19 @@ def speed(model, arguments, folder):
     return result
 
 
-def _areas(path, level):
-    source = ogr.Open(path)
-    return [feature.GetGeometryRef().Clone() for feature in source.GetLayerByName("areas")
-            if abs(feature.GetField("level") - level) < 1e-9]
+def _matched(areas, others):
+    """How many of ``areas`` one of ``others`` overlaps with IoU >= 0.5."""
+    return sum(max((area.Intersection(other).GetArea() / area.Union(other).GetArea() for other in others),
+                   default=0.0) >= 0.5 for area in areas)
 
 
-def area_agreement(first, second, level):
-    """(areas in ``first``, areas in ``second``, areas of ``first`` that an area of ``second`` overlaps by IoU >= 0.5)."""
-    a, b = _areas(first, level), _areas(second, level)
-    matched = sum(max((area.Intersection(other).GetArea() / area.Union(other).GetArea() for other in b),
-                      default=0.0) >= 0.5 for area in a)
-    return len(a), len(b), matched
+def area_agreement(shared, per_window, truth_path, level):
+    """Areas of each evaluation at ``level``, how many the other matches, and the sources each finds."""
+    a, b = geometries(shared, "areas", level), geometries(per_window, "areas", level)
+    truth = geometries(truth_path, "truth")
+    return {"shared_areas": len(a), "per_window_areas": len(b), "shared_matched": _matched(a, b),
+            "per_window_matched": _matched(b, a), "shared_found": sources_found(a, truth),
+            "per_window_found": sources_found(b, truth)}
 
 
 def truth(model, arguments, folder):
@@ -118,7 +120,7 @@ def truth(model, arguments, folder):
             contour_areas(probability, PROBABILITY_LEVELS, outputs[evaluation], probability_path=probability,
                           velocity_path=paths["dense"], measurements_path=paths["sparse"])
         if arguments.compare:
-            agreement.append({level: area_agreement(outputs["shared"], outputs["per_window"], level)
+            agreement.append({level: area_agreement(outputs["shared"], outputs["per_window"], paths["truth"], level)
                               for level in PROBABILITY_LEVELS})
         levels, measurements = (os.path.join(scene_folder, name) for name in ("levels.tif", "measured.tif"))
         threshold_raster(paths["sparse"], levels, measurements)
@@ -147,10 +149,18 @@ def print_truth(result):
         print(f"| {name} | {score['found']} of {score['sources']} | {100 * score['recall']:.0f} % | {score['areas']} "
               f"| {score['hits']} | {100 * score['precision']:.0f} % |")
     if result["shared_against_per_window_areas"]:
-        print("\nShared against per-window areas (shared areas, per-window areas, shared areas matched at IoU >= 0.5):")
+        print("\nShared against per-window areas, per scene (areas matched at IoU >= 0.5 of areas; "
+              "the same sources found):")
+        print("| level | " + " | ".join(f"scene {index + 1}" for index in range(result["scenes"])) + " |")
+        print("|---|" + "---|" * result["scenes"])
         for level in PROBABILITY_LEVELS:
-            counts = [scene[level] for scene in result["shared_against_per_window_areas"]]
-            print(f"  >= {level:g}: " + "; ".join(f"{a}, {b}, {m}" for a, b, m in counts))
+            cells = []
+            for scene in result["shared_against_per_window_areas"]:
+                row = scene[level]
+                same = "yes" if row["shared_found"] == row["per_window_found"] else "no"
+                cells.append(f"shared {row['shared_matched']}/{row['shared_areas']}, per window "
+                             f"{row['per_window_matched']}/{row['per_window_areas']}; {same}")
+            print(f"| >= {level:g} | " + " | ".join(cells) + " |")
 
 
 def main():

@@ -10,7 +10,8 @@ from osgeo import ogr
 from .raster_io import checked
 
 
-def _geometries(path, layer_name, level=None):
+def geometries(path, layer_name, level=None):
+    """The non-empty geometries of a GeoPackage layer; with ``level``, only features of that "level"."""
     source = checked(ogr.Open(path), f"open {path}")
     layer = source.GetLayerByName(layer_name)
     geometries = []
@@ -31,9 +32,14 @@ def score_areas(areas_path, truth_path, level):
     polygon (never above the truth threshold) left out. Recall and precision
     are fractions (NaN when undefined).
     """
-    truth = _geometries(truth_path, "truth")
-    areas = _geometries(areas_path, "areas", level)
-    found = sum(any(area.Intersects(source) for area in areas) for source in truth)
+    truth = geometries(truth_path, "truth")
+    areas = geometries(areas_path, "areas", level)
+    found = len(sources_found(areas, truth))
     hits = sum(any(area.Intersects(source) for source in truth) for area in areas)
     return {"sources": len(truth), "found": found, "recall": found / len(truth) if truth else float("nan"),
             "areas": len(areas), "hits": hits, "precision": hits / len(areas) if areas else float("nan")}
+
+
+def sources_found(areas, truth):
+    """Indices of the ``truth`` geometries that one of the ``areas`` geometries touches."""
+    return [index for index, source in enumerate(truth) if any(area.Intersects(source) for area in areas)]
