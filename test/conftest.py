@@ -115,6 +115,17 @@ def tiny_dataset(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def window_dataset(tmp_path_factory):
+    """Three classes x 3 patches of 224 px (the detector's windows), Delaunay-interpolated."""
+    from insar_deformation_detector.core.synthesis import SynthesisConfig, generate_dataset
+
+    folder = str(tmp_path_factory.mktemp("windows") / "dataset")
+    generate_dataset(SynthesisConfig(kind="both", count_per_class=3, interpolation="delaunay", seed=9), folder,
+                     workers=1)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def tiny_model(tiny_dataset, tmp_path_factory):
     """A compact AlexNet trained for two epochs on ``tiny_dataset``: (model path, train() result)."""
     from insar_deformation_detector.core.examples import Examples, open_datasets

@@ -82,3 +82,13 @@ def read_raster(path):
 def rmse(result, truth):
     valid = np.isfinite(result)
     return float(np.sqrt(np.mean((result[valid] - truth[valid]) ** 2)))
+
+
+def smooth_velocity(size, seed):
+    """(size, size) float32 mm/yr: 32-px blocks of a few mm/yr and a subsiding bowl 30 px wide."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.normal(0.0, 2.0, (size // 32 + 2, size // 32 + 2))
+    field = np.kron(coarse, np.ones((32, 32)))[:size, :size]
+    rows, cols = np.mgrid[:size, :size]
+    bowl = -8.0 * np.exp(-((rows - size / 2) ** 2 + (cols - size / 3) ** 2) / (2 * 30.0 ** 2))
+    return (field + bowl).astype(np.float32)
