@@ -4,7 +4,7 @@ import os
 import pytest
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
-from helpers import write_raster
+from helpers import smooth_velocity, write_raster
 from insar_deformation_detector.core.model_file import read_model_file
 
 TINY = {"ARCHITECTURE": 1, "EPOCHS": 1, "BATCH_SIZE": 8, "LEARNING_RATE": 1e-4, "VALIDATION_FRACTION": 0.25,
@@ -72,6 +72,27 @@ def test_bad_parameters_name_the_parameter_and_write_nothing(run, tiny_dataset, 
         run(algorithm, **{**common, **parameters, "OUTPUT_REPORT": str(outputs / "r.html")})
     assert str(raised.value).startswith(f"{named}: ") or f"\n{named}: " in str(raised.value), str(raised.value)
     assert "Traceback" not in str(raised.value)
+    assert os.listdir(outputs) == []
+
+
+def test_maps_for_fast_detection_train_the_shared_form_to_agree(run, window_dataset, tmp_path):
+    scene = write_raster(str(tmp_path / "scene.tif"), smooth_velocity(640, 2))
+    model, report = str(tmp_path / "model.pt"), str(tmp_path / "report.html")
+    run("train", DATASET=window_dataset, **dict(TINY, BATCH_SIZE=4, VALIDATION_FRACTION=0.34),
+        CONTEXT_RASTERS=[scene], OUTPUT_MODEL=model, OUTPUT_REPORT=report)
+    shared_form = read_model_file(model)[0]["shared_form_training"]
+    assert shared_form["context_rasters"] == ["scene.tif"] and shared_form["steps"] == 2
+    assert shared_form["crop_px"] == 512 and shared_form["recent_symmetric_kl"] >= 0.0
+    assert "shared form trained to agree on: scene.tif" in open(report, encoding="utf-8").read()
+
+
+def test_maps_for_fast_detection_need_detector_windows(run, tiny_dataset, tmp_path):
+    scene = write_raster(str(tmp_path / "scene.tif"), smooth_velocity(640, 2))
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    with pytest.raises(QgsProcessingException, match="^CONTEXT_RASTERS: apply to datasets of 224-pixel patches"):
+        run("train", DATASET=tiny_dataset, **TINY, CONTEXT_RASTERS=[scene], OUTPUT_MODEL=str(outputs / "m.pt"),
+            OUTPUT_REPORT=str(outputs / "r.html"))
     assert os.listdir(outputs) == []
 
 
