@@ -1,9 +1,11 @@
 """The "Train a model..." wizard: synthesize, train and evaluate with sensible defaults.
 
 Three pages: the data (kind of deformation, examples per class, pixel size,
-a folder), the training (architecture, epochs, optional initial weights),
-and the run, which synthesizes a training set and a held-out set (another
-seed), trains and evaluates in the background with progress and Cancel, and
+a folder), the training (architecture, epochs, optional initial weights,
+whether the fast shared form learns to agree with windows alone), and the
+run, which synthesizes a training set and a held-out set (another seed),
+for fast detection also a synthetic scene interpolated like a real map,
+trains and evaluates in the background with progress and Cancel, and
 ends with the learning curve and the paper's Table I metrics on the
 held-out set. Everything goes through the same Processing algorithms as
 the Toolbox.
@@ -12,8 +14,8 @@ import os
 
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtGui import QPixmap
-from qgis.PyQt.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWizard,
-                                 QWizardPage)
+from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout,
+                                 QWizard, QWizardPage)
 
 from ..core.deformation_sources import WIDE_POINT_SOURCES
 from ..core.networks import ARCHITECTURES
@@ -21,6 +23,9 @@ from .processing_task import TaskPanel
 
 KINDS = ("Point sources (coal mining)", "Tunnels", "Both: one three-class model")
 HELD_OUT_SHARE = 4  # the held-out set has a quarter as many examples per class as the training set
+SCENE_PX = 1024  # pixels per side of the synthetic scene the shared form learns to agree on
+SHARED_FORM_ARCHITECTURES = ("alexnet", "alexnet_compact", "alexnet_bn")
+UNUSED_SCENE_OUTPUTS = ("OUTPUT_POINTS", "OUTPUT_DEFORMATION", "OUTPUT_TRUTH")  # required by syntheticscene
 METRICS = (("ACCURACY", "Accuracy"), ("PRECISION", "Precision"), ("RECALL", "Recall"),
            ("FALSE_POSITIVE_RATE", "False positive rate"))
 
@@ -57,6 +62,8 @@ class TrainWizard(QWizard):
         self.init_weights = QgsFileWidget()
         self.init_weights.setFilter("PyTorch weights (*.pt *.pth)")
         self.init_weights.lineEdit().setPlaceholderText("None: random weights")
+        self.fast_detection = QCheckBox("Learn to agree with each window alone on a synthetic scene (AlexNets)")
+        self.fast_detection.setChecked(True)
         self.addPage(self._page("Training data", "Synthetic examples made as in section III-B of the paper "
                                 "(wide point sources, as the bundled model; matrix completion), and a held-out "
                                 "set of a quarter the size for the final scores.",
@@ -66,7 +73,8 @@ class TrainWizard(QWizard):
                                 "initial weights, expect slow first epochs on a CPU.",
                                 [("Architecture", self.architecture), ("Epochs (early stopping on validation loss)",
                                                                        self.epochs),
-                                 ("Initial weights (optional)", self.init_weights)]))
+                                 ("Initial weights (optional)", self.init_weights),
+                                 ("Fast detection", self.fast_detection)]))
         self.addPage(self._run_page())
 
     @staticmethod
@@ -96,7 +104,12 @@ class TrainWizard(QWizard):
         folder = self.folder.filePath()
         return {name: os.path.join(folder, file) for name, file in (
             ("train", "train"), ("test", "held_out"), ("model", "model.pt"), ("report", "training_report.html"),
-            ("curve", "learning_curve.png"), ("evaluation", "evaluation_report.html"))}
+            ("curve", "learning_curve.png"), ("evaluation", "evaluation_report.html"),
+            ("scene", "context_scene_sparse.tif"), ("dense_scene", "context_scene.tif"))}
+
+    def learns_shared_form(self):
+        """Whether training also makes the fast shared form agree with windows alone."""
+        return self.fast_detection.isChecked() and self.architecture.currentText() in SHARED_FORM_ARCHITECTURES
 
     def steps(self):
         """The Processing steps, each (algorithm, parameters, label)."""
@@ -110,11 +123,20 @@ class TrainWizard(QWizard):
                     "OUTPUT_CURVE": paths["curve"]}
         if self.init_weights.filePath():
             training["INIT_WEIGHTS"] = self.init_weights.filePath()
-        return [("insardefo:synthesize", dict(common, COUNT=self.count.value(), SEED=0, OUTPUT=paths["train"]),
-                 "Synthesizing the training set"),
-                ("insardefo:synthesize", dict(common, COUNT=max(10, self.count.value() // HELD_OUT_SHARE), SEED=1,
-                                              OUTPUT=paths["test"]), "Synthesizing the held-out set"),
-                ("insardefo:train", training, "Training"),
+        steps = [("insardefo:synthesize", dict(common, COUNT=self.count.value(), SEED=0, OUTPUT=paths["train"]),
+                  "Synthesizing the training set"),
+                 ("insardefo:synthesize", dict(common, COUNT=max(10, self.count.value() // HELD_OUT_SHARE), SEED=1,
+                                               OUTPUT=paths["test"]), "Synthesizing the held-out set")]
+        if self.learns_shared_form():
+            training["CONTEXT_RASTERS"] = [paths["dense_scene"]]
+            steps += [("insardefo:syntheticscene", {"WIDTH": SCENE_PX, "HEIGHT": SCENE_PX,
+                                                    "PIXEL_SIZE": self.pixel_size.value(), "SOURCE_SIZES": 1,
+                                                    "SEED": 2, "OUTPUT_SPARSE": paths["scene"],
+                                                    **{name: "TEMPORARY_OUTPUT" for name in UNUSED_SCENE_OUTPUTS}},
+                       "Synthesizing a scene for fast detection"),
+                      ("insardefo:interpolate", {"INPUT": paths["scene"], "OUTPUT": paths["dense_scene"]},
+                       "Interpolating the scene")]
+        return steps + [("insardefo:train", training, "Training"),
                 ("insardefo:evaluate", {"MODEL": paths["model"], "DATASET": paths["test"],
                                         "OUTPUT_REPORT": paths["evaluation"]}, "Evaluating on the held-out set")]
 
