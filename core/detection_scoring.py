@@ -14,14 +14,14 @@ def geometries(path, layer_name, level=None):
     """The non-empty geometries of a GeoPackage layer; with ``level``, only features of that "level"."""
     source = checked(ogr.Open(path), f"open {path}")
     layer = source.GetLayerByName(layer_name)
-    geometries = []
+    kept = []
     for feature in layer:
         geometry = feature.GetGeometryRef()
         if geometry is None or geometry.IsEmpty():
             continue
         if level is None or abs(feature.GetField("level") - level) < 1e-9:
-            geometries.append(geometry.Clone())
-    return geometries
+            kept.append(geometry.Clone())
+    return kept
 
 
 def score_areas(areas_path, truth_path, level):
