@@ -29,12 +29,13 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "pluginpath"))
 
-from osgeo import osr  # noqa: E402
+from osgeo import ogr, osr  # noqa: E402
 
 from insar_deformation_detector.core.areas import contour_areas  # noqa: E402
 from insar_deformation_detector.core.deformation_sources import WIDE_POINT_SOURCES  # noqa: E402
 from insar_deformation_detector.core.detection import DetectionSettings, detect_raster  # noqa: E402
-from insar_deformation_detector.core.detection_scoring import geometries, score_areas, sources_found  # noqa: E402
+from insar_deformation_detector.core.detection_scoring import (geometries, is_matched, matched_areas,  # noqa: E402
+                                                               score_areas, sources_found)
 from insar_deformation_detector.core.interpolation import interpolate_raster  # noqa: E402
 from insar_deformation_detector.core.model_file import DEFAULT_MODEL_PATH, load_model  # noqa: E402
 from insar_deformation_detector.core.raster_grid import GridSpec  # noqa: E402
@@ -88,19 +89,31 @@ def speed(model, arguments, folder):
     return result
 
 
-def _matched(areas, others):
-    """How many of ``areas`` one of ``others`` overlaps with IoU >= 0.5."""
-    return sum(max((area.Intersection(other).GetArea() / area.Union(other).GetArea() for other in others),
-                   default=0.0) >= 0.5 for area in areas)
+def _peaks(path, level):
+    """(geometry, max_probability) of the areas at ``level``."""
+    source = ogr.Open(path)  # the layer lives only as long as its data source
+    return [(feature.GetGeometryRef().Clone(), feature.GetField("max_probability"))
+            for feature in source.GetLayerByName("areas") if abs(feature.GetField("level") - level) < 1e-9]
+
+
+def _unmatched_peaks(areas, others, level):
+    """How far above ``level`` the areas that no area of ``others`` matches reach (max_probability - level)."""
+    other_geometries = [geometry for geometry, _ in others]
+    return [peak - level for geometry, peak in areas if not is_matched(geometry, other_geometries)]
 
 
 def area_agreement(shared, per_window, truth_path, level):
-    """Areas of each evaluation at ``level``, how many the other matches, and the sources each finds."""
-    a, b = geometries(shared, "areas", level), geometries(per_window, "areas", level)
+    """Areas of each evaluation at ``level``, how many the other matches, how high the unmatched ones
+    reach above the level, and the sources each finds."""
+    a, b = _peaks(shared, level), _peaks(per_window, level)
+    unmatched = _unmatched_peaks(a, b, level) + _unmatched_peaks(b, a, level)
     truth = geometries(truth_path, "truth")
-    return {"shared_areas": len(a), "per_window_areas": len(b), "shared_matched": _matched(a, b),
-            "per_window_matched": _matched(b, a), "shared_found": sources_found(a, truth),
-            "per_window_found": sources_found(b, truth)}
+    return {"shared_areas": len(a), "per_window_areas": len(b),
+            "shared_matched": matched_areas([g for g, _ in a], [g for g, _ in b]),
+            "per_window_matched": matched_areas([g for g, _ in b], [g for g, _ in a]),
+            "unmatched_peak_above_level": max(unmatched, default=None),
+            "shared_found": sources_found([g for g, _ in a], truth),
+            "per_window_found": sources_found([g for g, _ in b], truth)}
 
 
 def truth(model, arguments, folder):
@@ -150,7 +163,7 @@ def print_truth(result):
               f"| {score['hits']} | {100 * score['precision']:.0f} % |")
     if result["shared_against_per_window_areas"]:
         print("\nShared against per-window areas, per scene (areas matched at IoU >= 0.5 of areas; "
-              "the same sources found):")
+              "highest peak of an unmatched area above the level; the same sources found):")
         print("| level | " + " | ".join(f"scene {index + 1}" for index in range(result["scenes"])) + " |")
         print("|---|" + "---|" * result["scenes"])
         for level in PROBABILITY_LEVELS:
@@ -158,8 +171,10 @@ def print_truth(result):
             for scene in result["shared_against_per_window_areas"]:
                 row = scene[level]
                 same = "yes" if row["shared_found"] == row["per_window_found"] else "no"
+                peak = row["unmatched_peak_above_level"]
                 cells.append(f"shared {row['shared_matched']}/{row['shared_areas']}, per window "
-                             f"{row['per_window_matched']}/{row['per_window_areas']}; {same}")
+                             f"{row['per_window_matched']}/{row['per_window_areas']}; "
+                             f"{'none' if peak is None else f'+{peak:.3f}'}; {same}")
             print(f"| >= {level:g} | " + " | ".join(cells) + " |")
 
 

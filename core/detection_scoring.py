@@ -43,3 +43,14 @@ def score_areas(areas_path, truth_path, level):
 def sources_found(areas, truth):
     """Indices of the ``truth`` geometries that one of the ``areas`` geometries touches."""
     return [index for index, source in enumerate(truth) if any(area.Intersects(source) for area in areas)]
+
+
+def is_matched(area, others, min_iou=0.5):
+    """Whether one of the ``others`` geometries overlaps ``area`` with intersection over union >= ``min_iou``."""
+    return max((area.Intersection(other).GetArea() / area.Union(other).GetArea() for other in others),
+               default=0.0) >= min_iou
+
+
+def matched_areas(areas, others, min_iou=0.5):
+    """How many of the ``areas`` geometries one of ``others`` matches (:func:`is_matched`)."""
+    return sum(is_matched(area, others, min_iou) for area in areas)
