@@ -163,7 +163,8 @@ def symmetric_kl(first_logits, second_logits):
 class SharedFormTrainer(Trainer):
     """core.training.Trainer whose every step also makes the shared form agree with windows alone."""
 
-    def __init__(self, examples, config, model_path, context_paths, progress=None, is_cancelled=None, log=None):
+    def __init__(self, examples, config, model_path, context_paths, progress=None, is_cancelled=None, log=None,
+                 weight=CONSISTENCY_WEIGHT):
         if examples.patch_size != INPUT_SIZE:
             raise InputError("CONTEXT_RASTERS", f"apply to datasets of {INPUT_SIZE}-pixel patches, the detector's "
                                                 f"windows; this one has {examples.patch_size}-pixel patches")
@@ -172,6 +173,7 @@ class SharedFormTrainer(Trainer):
             raise InputError("CONTEXT_RASTERS", "apply to the AlexNet architectures; SqueezeNet's shared form "
                                                 "averages its class map over the window instead")
         self.crops = ContextCrops(context_paths, config.architecture)
+        self.weight = weight
         self.rng = np.random.default_rng([config.seed, 7])
         self.consistency_history = []
         validation_rng = np.random.default_rng([config.seed, 8])
@@ -180,7 +182,7 @@ class SharedFormTrainer(Trainer):
                                  for _ in range(VALIDATION_CROPS)]
 
     def step(self, inputs, labels):
-        """Cross entropy of the labelled batch plus CONSISTENCY_WEIGHT x the crop's symmetric KL."""
+        """Cross entropy of the labelled batch plus ``weight`` x the crop's symmetric KL."""
         torch = self.torch
         self.network.train()
         self.optimizer.zero_grad()
@@ -189,7 +191,7 @@ class SharedFormTrainer(Trainer):
         crop = augmented_input(self.crops.draw(self.rng), self.rng, self.config.intervals, self.config.offsets)
         self.network.eval()  # the same head for both forms: no dropout masks that differ between them
         consistency = self._consistency(crop, self.crops.windows(self.rng, PAIRS_PER_CROP))
-        (labelled + CONSISTENCY_WEIGHT * consistency).backward()
+        (labelled + self.weight * consistency).backward()
         self.optimizer.step()
         self.consistency_history.append(consistency.item())
         return labelled.item()
@@ -201,18 +203,18 @@ class SharedFormTrainer(Trainer):
         return symmetric_kl(alone, shared)
 
     def _validate(self):
-        """(cross entropy + CONSISTENCY_WEIGHT x mean KL over the fixed validation crops, metrics)."""
+        """(cross entropy + ``weight`` x mean KL over the fixed validation crops, metrics)."""
         loss, metrics = super()._validate()
         with self.torch.no_grad():
             kl = float(np.mean([self._consistency(crop, windows).item() for crop, windows in self.validation_pairs]))
         self.log(f"Validation: cross entropy {loss:.4f}, shared-form symmetric KL {kl:.4f}")
-        return loss + CONSISTENCY_WEIGHT * kl, {**metrics, "shared_form_symmetric_kl": kl}
+        return loss + self.weight * kl, {**metrics, "shared_form_symmetric_kl": kl}
 
     def metadata(self, status, metrics=None):
         """The model file's metadata, with how the shared form was trained to agree."""
         recent = self.consistency_history[-100:]
         return {**super().metadata(status, metrics),
                 "shared_form_training": {"context_rasters": [os.path.basename(path) for path in self.crops.paths],
-                                         "crop_px": self.crops.side, "pairs_per_crop": PAIRS_PER_CROP, "weight": CONSISTENCY_WEIGHT,
+                                         "crop_px": self.crops.side, "pairs_per_crop": PAIRS_PER_CROP, "weight": self.weight,
                                          "steps": len(self.consistency_history),
                                          "recent_symmetric_kl": float(np.mean(recent)) if recent else None}}

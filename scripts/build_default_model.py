@@ -36,7 +36,8 @@ from insar_deformation_detector.core.deformation_sources import WIDE_POINT_SOURC
 from insar_deformation_detector.core.evaluation import evaluate  # noqa: E402
 from insar_deformation_detector.core.examples import Examples, open_datasets  # noqa: E402
 from insar_deformation_detector.core.model_file import load_model  # noqa: E402
-from insar_deformation_detector.core.shared_training import SharedFormTrainer, ensure_context_scenes  # noqa: E402
+from insar_deformation_detector.core.shared_training import (CONSISTENCY_WEIGHT, SharedFormTrainer,  # noqa: E402
+                                                             ensure_context_scenes)
 from insar_deformation_detector.core.synthesis import SynthesisConfig, ensure_dataset  # noqa: E402
 from insar_deformation_detector.core.training import TrainingConfig, train  # noqa: E402
 from insar_deformation_detector.core.wrapping import DEFAULT_INTERVALS, DEFAULT_OFFSETS  # noqa: E402
@@ -61,6 +62,8 @@ def main():
                                                                      "much training time (0: no limit)")
     parser.add_argument("--context-scenes", type=int, default=0,
                         help="train the shared form to agree with windows alone on this many scenes (0: no)")
+    parser.add_argument("--consistency-weight", type=float, default=CONSISTENCY_WEIGHT,
+                        help="weight of the shared-form disagreement beside the cross entropy")
     parser.add_argument("--data", default=os.path.join(ROOT, "bench", "data", "default-model"))
     parser.add_argument("--output", default=os.path.join(MODEL_FOLDER, MODEL_NAME))
     arguments = parser.parse_args()
@@ -77,7 +80,8 @@ def main():
     if arguments.context_scenes:
         scenes = ensure_context_scenes(os.path.join(arguments.data, "scenes"), arguments.context_scenes,
                                        CONTEXT_SCENE_SEED, progress=_log)
-        result = SharedFormTrainer(examples, config, arguments.output, scenes, log=_log).run()
+        result = SharedFormTrainer(examples, config, arguments.output, scenes, log=_log,
+                                   weight=arguments.consistency_weight).run()
     else:
         result = train(examples, config, arguments.output, log=_log)
     test = evaluate(load_model(arguments.output), Examples(open_datasets([test_folder])), DEFAULT_INTERVALS,
@@ -88,7 +92,7 @@ def main():
                "epochs_run": len(result["history"]), "training_hours": (time.time() - started) / 3600,
                "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
                "training_examples_per_class": arguments.per_class, "test_examples_per_class": arguments.test_per_class,
-               "context_scenes": arguments.context_scenes,
+               "context_scenes": arguments.context_scenes, "consistency_weight": arguments.consistency_weight,
                "size_mb": os.path.getsize(arguments.output) / 1e6}
     with open(os.path.join(os.path.dirname(arguments.output), "metrics.json"), "w", encoding="utf-8") as handle:
         json.dump(summary, handle, indent=2)
