@@ -20,6 +20,9 @@ test: setup
 
 default-model: setup
 	$(PYTHON) scripts/build_default_model.py
+	$(PYTHON) scripts/build_default_model.py --init resources/models/default.pt --minutes 45 --context-scenes 8
+	$(PYTHON) scripts/build_default_model.py --init resources/models/default.pt --minutes 25 --context-scenes 8 \
+		--consistency-weight 20
 
 model3: setup
 	$(TEST_ENV) $(PYTHON) scripts/build_model3.py

@@ -9,7 +9,7 @@ from helpers import read_raster, write_raster
 from insar_deformation_detector.core.areas import contour_areas, parse_levels
 from insar_deformation_detector.core.deformation_sources import WIDE_POINT_SOURCES
 from insar_deformation_detector.core.detection import KIND_SCALE, DetectionSettings, detect_raster
-from insar_deformation_detector.core.detection_scoring import score_areas
+from insar_deformation_detector.core.detection_scoring import geometries, matched_areas, score_areas
 from insar_deformation_detector.core.errors import Cancelled, InputError
 from insar_deformation_detector.core.gap_filling import fill_gaps
 from insar_deformation_detector.core.interpolation import interpolate_raster, looks_sparse
@@ -21,10 +21,14 @@ from insar_deformation_detector.core.synthetic_scene import make_scene, write_sc
 from insar_deformation_detector.core.window_probabilities import per_window_probabilities, shared_probabilities
 from insar_deformation_detector.core.wrapping import DEFAULT_INTERVALS, DEFAULT_OFFSETS
 
-# Shared against per-window evaluation of the bundled model on the real-looking scene below
-# (480 x 480 px, MC-interpolated, holes filled for the network). Measured when written: mean |dP|
-# 0.027, largest 0.13 on the merged map. The bounds keep a margin.
-SHARED_MEAN_TOLERANCE, SHARED_MAX_TOLERANCE = 0.05, 0.2
+# Shared against per-window evaluation of the bundled model on a real-looking scene (768 x 768 px,
+# 3 point sources and a tunnel, MC-interpolated, holes filled for the network). Measured with the
+# model whose shared form was trained to agree: mean |dP| 0.025, largest 0.25 on the merged map, and
+# every area at 0.5, 0.75 and 0.9 matched by one of the other evaluation (IoU >= 0.5). The model
+# before that training gave 0.067 and 0.37, and matched 1 of 5 areas at 0.5.
+AGREEMENT_SCENE_PX = 768
+SHARED_MEAN_TOLERANCE, SHARED_MAX_TOLERANCE = 0.04, 0.33
+UNMATCHED_AREAS = {0.5: 0, 0.75: 0, 0.9: 0}  # areas per level allowed no counterpart
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +36,10 @@ def model():
     return load_model(DEFAULT_MODEL_PATH)
 
 
-@pytest.fixture(scope="module")
-def real_looking(tmp_path_factory):
-    """A 480 x 480 px synthetic scene at 10 m with wide point sources: sparse and MC-dense GeoTIFFs."""
-    folder = tmp_path_factory.mktemp("detection-scene")
-    scene = make_scene(GridSpec(400000.0, 300000.0, 10.0, 480, 480), seed=3, point_sources=3, tunnels=0,
-                       ranges=WIDE_POINT_SOURCES)
+def scene_paths(folder, size, seed, point_sources, tunnels):
+    """A synthetic scene at 10 m with wide point sources: its sparse, truth and MC-dense files."""
+    scene = make_scene(GridSpec(400000.0, 300000.0, 10.0, size, size), seed=seed, point_sources=point_sources,
+                       tunnels=tunnels, ranges=WIDE_POINT_SOURCES)
     reference = osr.SpatialReference()
     reference.ImportFromEPSG(27700)
     paths = {"sparse": str(folder / "sparse.tif"), "truth": str(folder / "truth.gpkg")}
@@ -45,6 +47,12 @@ def real_looking(tmp_path_factory):
     paths["dense"] = str(folder / "dense.tif")
     interpolate_raster(paths["sparse"], paths["dense"])
     return paths
+
+
+@pytest.fixture(scope="module")
+def real_looking(tmp_path_factory):
+    """A 480 x 480 px scene with 3 point sources."""
+    return scene_paths(tmp_path_factory.mktemp("detection-scene"), 480, seed=3, point_sources=3, tunnels=0)
 
 
 def test_lattice_covers_the_axis_and_maps_pixels_to_the_nearest_window_centre():
@@ -76,15 +84,22 @@ def test_shared_form_of_a_single_window_equals_the_window_alone(model, real_look
     np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
-def test_shared_and_per_window_maps_agree_within_the_stated_tolerance(model, real_looking, tmp_path):
-    maps = {}
+def test_shared_and_per_window_evaluations_find_the_same_areas(model, tmp_path):
+    paths = scene_paths(tmp_path, AGREEMENT_SCENE_PX, seed=5, point_sources=3, tunnels=1)
+    maps, areas = {}, {}
     for evaluation in ("shared", "per_window"):
         output = str(tmp_path / f"{evaluation}.tif")
-        detect_raster(real_looking["dense"], model, output, settings=DetectionSettings(evaluation=evaluation))
+        detect_raster(paths["dense"], model, output, settings=DetectionSettings(evaluation=evaluation))
         maps[evaluation] = read_raster(output)[0]
+        areas[evaluation] = str(tmp_path / f"{evaluation}.gpkg")
+        contour_areas(output, (0.5, 0.75, 0.9), areas[evaluation])
     difference = np.abs(maps["shared"] - maps["per_window"])
     assert np.nanmean(difference) < SHARED_MEAN_TOLERANCE
     assert np.nanmax(difference) < SHARED_MAX_TOLERANCE
+    for level in (0.5, 0.75, 0.9):
+        shared, alone = (geometries(areas[evaluation], "areas", level) for evaluation in ("shared", "per_window"))
+        assert matched_areas(shared, alone) >= len(shared) - UNMATCHED_AREAS[level], (level, len(shared), len(alone))
+        assert matched_areas(alone, shared) >= len(alone) - UNMATCHED_AREAS[level], (level, len(shared), len(alone))
 
 
 def test_tiles_give_the_untiled_map(model, real_looking, tmp_path):
