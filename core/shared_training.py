@@ -181,20 +181,13 @@ class SharedFormTrainer(Trainer):
                                                   config.offsets), self.crops.windows(validation_rng, PAIRS_PER_CROP))
                                  for _ in range(VALIDATION_CROPS)]
 
-    def step(self, inputs, labels):
-        """Cross entropy of the labelled batch plus ``weight`` x the crop's symmetric KL."""
-        torch = self.torch
-        self.network.train()
-        self.optimizer.zero_grad()
-        labelled = self.loss(self.network(torch.from_numpy(inputs).to(self.device)),
-                             torch.from_numpy(labels.astype(np.int64)).to(self.device))
+    def extra_loss(self):
+        """``weight`` x the symmetric KL of a random crop's windows, alone against the shared form."""
         crop = augmented_input(self.crops.draw(self.rng), self.rng, self.config.intervals, self.config.offsets)
         self.network.eval()  # the same head for both forms: no dropout masks that differ between them
         consistency = self._consistency(crop, self.crops.windows(self.rng, PAIRS_PER_CROP))
-        (labelled + self.weight * consistency).backward()
-        self.optimizer.step()
         self.consistency_history.append(consistency.item())
-        return labelled.item()
+        return self.weight * consistency
 
     def _consistency(self, crop, windows):
         """Symmetric KL between a (3, S, S) crop's windows alone and in the shared form (a tensor)."""

@@ -163,15 +163,20 @@ class Trainer:
         return total / len(order)
 
     def step(self, inputs, labels):
-        """One optimiser step on a (B, 3, P, P) input batch and its (B,) labels; returns the batch loss."""
+        """One optimiser step on a (B, 3, P, P) input batch and its (B,) labels (cross entropy + extra_loss);
+        returns the batch cross entropy."""
         torch = self.torch
         self.network.train()
         self.optimizer.zero_grad()
         loss = self.loss(self.network(torch.from_numpy(inputs).to(self.device)),
                          torch.from_numpy(labels.astype(np.int64)).to(self.device))
-        loss.backward()
+        (loss + self.extra_loss()).backward()
         self.optimizer.step()
         return loss.item()
+
+    def extra_loss(self):
+        """What a subclass adds to each step's cross entropy (a tensor, or 0.0 for nothing)."""
+        return 0.0
 
     def _validate(self):
         """(validation loss, Table I metrics) with one fixed random look per example."""
