@@ -72,8 +72,9 @@ rasters (mm/yr, at least 512 x 512 pixels; synthetic scenes or your own interpol
 labels needed). Detection classifies windows fast by sharing the convolutions between them, where
 a window's edge sees its neighbours instead of the zero padding it sees alone. With these maps,
 every training step also classifies crops of them both ways and penalises the difference, so that
-fast detection finds the same areas as classifying each window alone. Each step then costs about
-40 % more.</p>
+fast detection finds the same areas as classifying each window alone. Each step then also
+classifies 8 windows and one 512-pixel crop (on 2 CPU cores an epoch of 3,060 examples took
+about 110 s).</p>
 <p>The <b>report</b> (HTML) gives the per-epoch losses, the learning curve and the paper's Table I
 metrics (accuracy, precision, recall, false positive rate, %) with the confusion matrix, measured
 on the validation set the way the detector works: every look, the maximum over offsets, the mean
