@@ -41,6 +41,7 @@ CONSISTENCY_WEIGHT = 5.0  # weight of the symmetric KL term beside the cross ent
 VALIDATION_CROPS = 16  # fixed crops whose consistency joins the validation loss
 MIN_DATA_SHARE = 0.5  # share of a crop's pixels that must hold data
 CROP_ATTEMPTS = 100  # random crops tried before a raster set is declared too empty
+ARCHITECTURES = ("alexnet", "alexnet_compact", "alexnet_bn")  # those whose shared form has a 6 x 6 head
 
 
 def ensure_context_scenes(folder, count, seed, size=SCENE_SIZE_PX, progress=None):
@@ -169,7 +170,7 @@ class SharedFormTrainer(Trainer):
             raise InputError("CONTEXT_RASTERS", f"apply to datasets of {INPUT_SIZE}-pixel patches, the detector's "
                                                 f"windows; this one has {examples.patch_size}-pixel patches")
         super().__init__(examples, config, model_path, progress, is_cancelled, log)
-        if config.architecture not in ("alexnet", "alexnet_compact", "alexnet_bn"):
+        if config.architecture not in ARCHITECTURES:
             raise InputError("CONTEXT_RASTERS", "apply to the AlexNet architectures; SqueezeNet's shared form "
                                                 "averages its class map over the window instead")
         self.crops = ContextCrops(context_paths, config.architecture)
@@ -208,6 +209,7 @@ class SharedFormTrainer(Trainer):
         recent = self.consistency_history[-100:]
         return {**super().metadata(status, metrics),
                 "shared_form_training": {"context_rasters": [os.path.basename(path) for path in self.crops.paths],
-                                         "crop_px": self.crops.side, "pairs_per_crop": PAIRS_PER_CROP, "weight": self.weight,
+                                         "crop_px": self.crops.side, "pairs_per_crop": PAIRS_PER_CROP,
+                                         "weight": self.weight,
                                          "steps": len(self.consistency_history),
                                          "recent_symmetric_kl": float(np.mean(recent)) if recent else None}}

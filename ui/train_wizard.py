@@ -19,12 +19,12 @@ from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayo
 
 from ..core.deformation_sources import WIDE_POINT_SOURCES
 from ..core.networks import ARCHITECTURES
+from ..core.shared_training import ARCHITECTURES as SHARED_FORM_ARCHITECTURES
 from .processing_task import TaskPanel
 
 KINDS = ("Point sources (coal mining)", "Tunnels", "Both: one three-class model")
 HELD_OUT_SHARE = 4  # the held-out set has a quarter as many examples per class as the training set
 SCENE_PX = 1024  # pixels per side of the synthetic scene the shared form learns to agree on
-SHARED_FORM_ARCHITECTURES = ("alexnet", "alexnet_compact", "alexnet_bn")
 UNUSED_SCENE_OUTPUTS = ("OUTPUT_POINTS", "OUTPUT_DEFORMATION", "OUTPUT_TRUTH")  # required by syntheticscene
 METRICS = (("ACCURACY", "Accuracy"), ("PRECISION", "Precision"), ("RECALL", "Recall"),
            ("FALSE_POSITIVE_RATE", "False positive rate"))
