@@ -20,7 +20,7 @@ the window edges carry no more than the window itself.
 import os
 
 import numpy as np
-from osgeo import gdal, osr
+from osgeo import osr
 
 from .deformation_sources import WIDE_POINT_SOURCES
 from .errors import InputError
@@ -29,6 +29,7 @@ from .interpolation import interpolate_raster
 from .line_of_sight import ASCENDING, DESCENDING
 from .networks import INPUT_SIZE
 from .raster_grid import GridSpec
+from .raster_io import open_band, read_window
 from .shared_classifier import NETWORK_STRIDES, RECEPTIVE_MARGINS
 from .synthetic_scene import make_scene, write_scene_outputs
 from .training import Trainer, augmented_input
@@ -89,15 +90,15 @@ class ContextCrops:
         self.margin = RECEPTIVE_MARGINS[architecture]
         self.side = INPUT_SIZE + 2 * self.margin + (CROP_WINDOWS - 1) * self.stride
         self.paths = list(paths)
-        self.datasets = [_opened(path, self.side) for path in self.paths]
+        self.opened = [_opened(path, self.side) for path in self.paths]  # (dataset, band): a band needs its dataset
 
     def draw(self, rng):
-        """(side, side) float32 crop (mm/yr, no NaN) at a random place of a random raster."""
+        """(side, side) float32 crop (mm/yr, holes filled) at a random place of a random raster."""
         for _ in range(CROP_ATTEMPTS):
-            dataset = self.datasets[int(rng.integers(len(self.datasets)))]
-            top = int(rng.integers(dataset.RasterYSize - self.side + 1))
-            left = int(rng.integers(dataset.RasterXSize - self.side + 1))
-            crop = _read_mm_yr(dataset, left, top, self.side)
+            _, band = self.opened[int(rng.integers(len(self.opened)))]
+            top = int(rng.integers(band.YSize - self.side + 1))
+            left = int(rng.integers(band.XSize - self.side + 1))
+            crop = read_window(band, (top, left, self.side, self.side))
             if np.isfinite(crop).mean() >= MIN_DATA_SHARE:
                 return fill_gaps(crop)
         raise InputError("CONTEXT_RASTERS", f"{CROP_ATTEMPTS} random {self.side}-pixel crops all had less than "
@@ -110,24 +111,12 @@ class ContextCrops:
 
 
 def _opened(path, side):
-    """The GDAL dataset of ``path``; InputError naming CONTEXT_RASTERS unless it opens and holds a crop."""
-    dataset = gdal.Open(path)
-    if dataset is None:
-        raise InputError("CONTEXT_RASTERS", f"cannot open {path} as a raster")
-    if min(dataset.RasterXSize, dataset.RasterYSize) < side:
-        raise InputError("CONTEXT_RASTERS", f"{path} is {dataset.RasterXSize} x {dataset.RasterYSize} pixels; "
+    """(dataset, band 1) of ``path``; InputError naming CONTEXT_RASTERS unless it opens and holds a crop."""
+    dataset, band = open_band(path, 1, "CONTEXT_RASTERS")
+    if min(band.XSize, band.YSize) < side:
+        raise InputError("CONTEXT_RASTERS", f"{path} is {band.XSize} x {band.YSize} pixels; "
                                             f"every raster must be at least {side} pixels per side")
-    return dataset
-
-
-def _read_mm_yr(dataset, left, top, side):
-    """A (side, side) float32 window of band 1, NaN at nodata."""
-    band = dataset.GetRasterBand(1)
-    values = band.ReadAsArray(left, top, side, side).astype(np.float32)
-    nodata = band.GetNoDataValue()
-    if nodata is not None and not np.isnan(nodata):
-        values[values == nodata] = np.nan
-    return values
+    return dataset, band
 
 
 def paired_logits(network, crop, windows, margin, stride):
