@@ -34,8 +34,8 @@ from osgeo import ogr, osr  # noqa: E402
 from insar_deformation_detector.core.areas import contour_areas  # noqa: E402
 from insar_deformation_detector.core.deformation_sources import WIDE_POINT_SOURCES  # noqa: E402
 from insar_deformation_detector.core.detection import DetectionSettings, detect_raster  # noqa: E402
-from insar_deformation_detector.core.detection_scoring import (geometries, is_matched, matched_areas,  # noqa: E402
-                                                               score_areas, sources_found)
+from insar_deformation_detector.core.detection_scoring import (geometries, is_matched, score_areas,  # noqa: E402
+                                                               sources_found)
 from insar_deformation_detector.core.interpolation import interpolate_raster  # noqa: E402
 from insar_deformation_detector.core.model_file import DEFAULT_MODEL_PATH, load_model  # noqa: E402
 from insar_deformation_detector.core.raster_grid import GridSpec  # noqa: E402
@@ -96,24 +96,19 @@ def _peaks(path, level):
             for feature in source.GetLayerByName("areas") if abs(feature.GetField("level") - level) < 1e-9]
 
 
-def _unmatched_peaks(areas, others, level):
-    """How far above ``level`` the areas that no area of ``others`` matches reach (max_probability - level)."""
-    other_geometries = [geometry for geometry, _ in others]
-    return [peak - level for geometry, peak in areas if not is_matched(geometry, other_geometries)]
-
-
 def area_agreement(shared, per_window, truth_path, level):
     """Areas of each evaluation at ``level``, how many the other matches, how high the unmatched ones
-    reach above the level, and the sources each finds."""
+    reach above the level (max_probability - level), and the sources each finds."""
     a, b = _peaks(shared, level), _peaks(per_window, level)
-    unmatched = _unmatched_peaks(a, b, level) + _unmatched_peaks(b, a, level)
+    a_areas, b_areas = [geometry for geometry, _ in a], [geometry for geometry, _ in b]
+    a_matched = [is_matched(area, b_areas) for area in a_areas]
+    b_matched = [is_matched(area, a_areas) for area in b_areas]
+    unmatched = [peak - level for (_, peak), matched in zip(a + b, a_matched + b_matched) if not matched]
     truth = geometries(truth_path, "truth")
     return {"shared_areas": len(a), "per_window_areas": len(b),
-            "shared_matched": matched_areas([g for g, _ in a], [g for g, _ in b]),
-            "per_window_matched": matched_areas([g for g, _ in b], [g for g, _ in a]),
+            "shared_matched": sum(a_matched), "per_window_matched": sum(b_matched),
             "unmatched_peak_above_level": max(unmatched, default=None),
-            "shared_found": sources_found([g for g, _ in a], truth),
-            "per_window_found": sources_found([g for g, _ in b], truth)}
+            "shared_found": sources_found(a_areas, truth), "per_window_found": sources_found(b_areas, truth)}
 
 
 def truth(model, arguments, folder):
