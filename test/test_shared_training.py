@@ -11,8 +11,8 @@ from insar_deformation_detector.core.examples import Examples, open_datasets
 from insar_deformation_detector.core.model_file import DEFAULT_MODEL_PATH
 from insar_deformation_detector.core.networks import build_network
 from insar_deformation_detector.core.shared_classifier import shared_classifier
-from insar_deformation_detector.core.shared_training import (ContextCrops, SharedFormTrainer, ensure_context_scenes,
-                                                             paired_logits, symmetric_kl)
+from insar_deformation_detector.core.shared_training import (CONSISTENCY_WEIGHT, ContextCrops, SharedFormTrainer,
+                                                             ensure_context_scenes, paired_logits, symmetric_kl)
 from insar_deformation_detector.core.training import TrainingConfig, batch_inputs
 from helpers import smooth_velocity, write_raster
 
@@ -61,31 +61,41 @@ def test_unusable_context_rasters_are_refused(tmp_path, size, holes, message):
     path = scene_file(tmp_path, size, 1, holes=holes)
     with pytest.raises(InputError, match=f"CONTEXT_RASTERS.*{message}"):
         ContextCrops([path], "alexnet_compact").draw(np.random.default_rng(0))
-    with pytest.raises(InputError, match="CONTEXT_RASTERS.*cannot open"):
+    with pytest.raises(InputError, match="CONTEXT_RASTERS: cannot be read as a raster"):
         ContextCrops([str(tmp_path / "missing.tif")], "alexnet_compact")
 
 
 def test_training_steps_make_the_shared_form_agree_with_windows_alone(window_dataset, tmp_path):
+    """The same 12 steps from the bundled model, with the consistency term and without it (the control).
+
+    Cross entropy alone also moves the disagreement on this scene (measured when written: 0.0060 to
+    0.0017); the term takes it about twice as far (0.0008).
+    """
     examples = Examples(open_datasets([window_dataset]))
     config = TrainingConfig(architecture="alexnet_compact", batch_size=4, learning_rate=1e-4, seed=3,
                             init_weights=DEFAULT_MODEL_PATH)
-    trainer = SharedFormTrainer(examples, config, str(tmp_path / "m.pt"),
-                                [scene_file(tmp_path, 700, 4)])
-    inputs, labels = batch_inputs(examples, trainer.train_idx[:4], 3, 1, config)
-
-    def disagreement():
-        trainer.network.eval()
-        with torch.no_grad():
-            return float(np.mean([trainer._consistency(crop, windows).item()
-                                  for crop, windows in trainer.validation_pairs]))
-
-    before = disagreement()
-    for _ in range(12):
-        trainer.step(inputs, labels)
-    after = disagreement()
-    assert after < 0.5 * before, (before, after)
-    metadata = trainer.metadata("complete")["shared_form_training"]
+    scene = scene_file(tmp_path, 700, 4)
+    disagreement, trainers = {}, {}
+    for weight in (0.0, CONSISTENCY_WEIGHT):
+        trainer = trainers[weight] = SharedFormTrainer(examples, config, str(tmp_path / "m.pt"), [scene], weight=weight)
+        inputs, labels = batch_inputs(examples, trainer.train_idx[:4], 3, 1, config)
+        disagreement[weight] = [mean_validation_kl(trainer)]
+        for _ in range(12):
+            trainer.step(inputs, labels)
+        disagreement[weight].append(mean_validation_kl(trainer))
+    assert disagreement[0.0][0] == disagreement[CONSISTENCY_WEIGHT][0]
+    assert disagreement[CONSISTENCY_WEIGHT][1] < 0.7 * disagreement[0.0][1], disagreement
+    metadata = trainers[CONSISTENCY_WEIGHT].metadata("complete")["shared_form_training"]
     assert metadata["steps"] == 12 and metadata["crop_px"] == 512 and metadata["context_rasters"] == ["scene4.tif"]
+    assert metadata["weight"] == CONSISTENCY_WEIGHT
+
+
+def mean_validation_kl(trainer):
+    """The trainer's mean symmetric KL over its fixed validation crops."""
+    trainer.network.eval()
+    with torch.no_grad():
+        return float(np.mean([trainer._consistency(crop, windows).item()
+                              for crop, windows in trainer.validation_pairs]))
 
 
 def test_consistency_training_needs_detector_windows(tmp_path):
