@@ -16,11 +16,15 @@ ARCHITECTURES = {
     "alexnet_bn": "AlexNet's layers with batch normalisation after every convolution and the compact head "
                   "(4.8 M parameters)",
     "squeezenet1_1": "SqueezeNet 1.1, a light fully convolutional backbone (0.7 M parameters)",
+    "alexnet_unpadded": "AlexNet's convolutions without zero padding or the last pool, a 4096-256 head: "
+                        "fast detection gives exactly the per-window result (3.5 M parameters)",
 }
 # alexnet_bn's convolutions sit at other indices than torchvision AlexNet's: plain index -> ours
 ALEXNET_BN_CONVOLUTIONS = {0: 0, 3: 4, 6: 8, 8: 11, 10: 14}
 COMPACT_HEAD_UNITS = 256
 INPUT_SIZE = 224  # pixels, AlexNet's input (section III-C)
+# alexnet_unpadded: its last convolution's map of a 224-px window is 4 x 4 (54, 26, 22, 10, 8, 6, 4 px on the way)
+UNPADDED_FEATURE_SIDE = 4
 
 
 def build_network(architecture, class_count):
@@ -36,6 +40,10 @@ def build_network(architecture, class_count):
     if architecture == "squeezenet1_1":
         return torchvision.models.squeezenet1_1(num_classes=class_count)
     network = torchvision.models.alexnet(num_classes=class_count)
+    feature_side = 6
+    if architecture == "alexnet_unpadded":
+        _remove_padding(network, nn)
+        feature_side = UNPADDED_FEATURE_SIDE
     if architecture == "alexnet_bn":
         layers = []
         for layer in network.features:
@@ -45,12 +53,35 @@ def build_network(architecture, class_count):
         network.features = nn.Sequential(*layers)
     network.classifier = nn.Sequential(
         nn.Dropout(p=0.5),
-        nn.Linear(256 * 6 * 6, COMPACT_HEAD_UNITS),
+        nn.Linear(256 * feature_side * feature_side, COMPACT_HEAD_UNITS),
         nn.ReLU(inplace=True),
         nn.Dropout(p=0.5),
         nn.Linear(COMPACT_HEAD_UNITS, class_count),
     )
     return network
+
+
+def check_input_size(architecture, size):
+    """InputError naming DATASET unless ``architecture`` can take ``size``-pixel square patches."""
+    if architecture == "alexnet_unpadded" and size != INPUT_SIZE:
+        raise InputError("DATASET", f"alexnet_unpadded takes {INPUT_SIZE}-pixel patches (its head reads a fixed "
+                                    f"{UNPADDED_FEATURE_SIDE} x {UNPADDED_FEATURE_SIDE} feature block); this one "
+                                    f"has {size}-pixel patches")
+
+
+def _remove_padding(network, nn):
+    """Make AlexNet's convolutions unpadded and drop its last pool and adaptive pool, in place.
+
+    Without zero padding, every output of the network depends only on pixels
+    inside its window, so the fully convolutional form (core.shared_classifier)
+    equals classifying each window alone. The convolutions keep torchvision's
+    names and shapes, so ImageNet weights still transfer to them.
+    """
+    for layer in network.features:
+        if isinstance(layer, nn.Conv2d):
+            layer.padding = (0, 0)
+    network.features = nn.Sequential(*list(network.features)[:-1])
+    network.avgpool = nn.Identity()
 
 
 def transfer_weights(network, weights):

@@ -7,7 +7,9 @@ would give for the window starting there: the fully connected head becomes
 a convolution over the 6 x 6 feature block of a window (AlexNet) or the
 class map is averaged over the window (SqueezeNet). The only difference is
 at the window's edges, where a window alone sees zero padding and the
-shared form sees the neighbouring pixels; tests measure it.
+shared form sees the neighbouring pixels; tests measure it. AlexNet without
+padding (``alexnet_unpadded``) has no such difference: each output sees its
+window's pixels only, and the shared form is exact.
 """
 from dataclasses import dataclass
 
@@ -16,11 +18,16 @@ from .networks import INPUT_SIZE
 
 # Total stride of the convolutional layers, in input pixels: AlexNet's conv1
 # (stride 4) and three 2x pools; SqueezeNet 1.1's conv1 (stride 2) and three 2x pools.
-NETWORK_STRIDES = {"alexnet": 32, "alexnet_compact": 32, "alexnet_bn": 32, "squeezenet1_1": 16}
+NETWORK_STRIDES = {"alexnet": 32, "alexnet_compact": 32, "alexnet_bn": 32, "squeezenet1_1": 16,
+                   "alexnet_unpadded": 32}
+# Stride of the feature map the head reads, in input pixels: unpadded AlexNet has no last pool,
+# so its head steps two feature pixels per window.
+FEATURE_STRIDES = {"alexnet_unpadded": 16}
 # Input pixels beyond a window's edges that reach its shared-form output through padding
 # (AlexNet: 2 + 8 x 2 + 16 x 3 = 66; SqueezeNet: 4 x 2 + 8 x 2 + 16 x 4 = 88; rounded up to
 # whole strides), i.e. the halo a tile needs for the same result as the untiled map.
-RECEPTIVE_MARGINS = {"alexnet": 96, "alexnet_compact": 96, "alexnet_bn": 96, "squeezenet1_1": 96}
+RECEPTIVE_MARGINS = {"alexnet": 96, "alexnet_compact": 96, "alexnet_bn": 96, "squeezenet1_1": 96,
+                     "alexnet_unpadded": 0}
 
 
 @dataclass
@@ -50,7 +57,8 @@ def shared_classifier(network, architecture):
         final_size = _feature_size(network.features, torch)
         module = nn.Sequential(network.features, *head, nn.AvgPool2d(final_size, stride=1))
     else:
-        module = nn.Sequential(network.features, *_convolutional_head(network.classifier, nn))
+        head_stride = NETWORK_STRIDES[architecture] // FEATURE_STRIDES.get(architecture, NETWORK_STRIDES[architecture])
+        module = nn.Sequential(network.features, *_convolutional_head(network.classifier, head_stride, nn))
     # channels-last convolutions run about 15 % faster on a CPU for whole maps
     return SharedClassifier(module.eval().to(memory_format=torch.channels_last), NETWORK_STRIDES[architecture],
                             INPUT_SIZE, RECEPTIVE_MARGINS[architecture])
@@ -62,8 +70,11 @@ def _feature_size(features, torch):
         return int(features(torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)).shape[-1])
 
 
-def _convolutional_head(classifier, nn):
-    """AlexNet's fully connected head as convolutions: the first over the 6 x 6 block, then 1 x 1."""
+def _convolutional_head(classifier, head_stride, nn):
+    """AlexNet's fully connected head as convolutions: the first over a window's feature block, then 1 x 1.
+
+    ``head_stride``: feature pixels between neighbouring windows.
+    """
     layers = []
     first = True
     for layer in classifier:
@@ -73,7 +84,7 @@ def _convolutional_head(classifier, nn):
             if first:
                 channels = 256
                 side = int(round((layer.in_features / channels) ** 0.5))
-                convolution = nn.Conv2d(channels, layer.out_features, side)
+                convolution = nn.Conv2d(channels, layer.out_features, side, stride=head_stride)
                 convolution.weight.data.copy_(layer.weight.data.view(layer.out_features, channels, side, side))
                 first = False
             else:

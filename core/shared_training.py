@@ -42,7 +42,8 @@ CONSISTENCY_WEIGHT = 5.0  # weight of the symmetric KL term beside the cross ent
 VALIDATION_CROPS = 16  # fixed crops whose consistency joins the validation loss
 MIN_DATA_SHARE = 0.5  # share of a crop's pixels that must hold data
 CROP_ATTEMPTS = 100  # random crops tried before a raster set is declared too empty
-ARCHITECTURES = ("alexnet", "alexnet_compact", "alexnet_bn")  # those whose shared form has a 6 x 6 head
+# Those whose shared form differs from windows alone (zero padding) and has a 6 x 6 head
+ARCHITECTURES = ("alexnet", "alexnet_compact", "alexnet_bn")
 
 
 def ensure_context_scenes(folder, count, seed, size=SCENE_SIZE_PX, progress=None):
@@ -159,9 +160,12 @@ class SharedFormTrainer(Trainer):
             raise InputError("CONTEXT_RASTERS", f"apply to datasets of {INPUT_SIZE}-pixel patches, the detector's "
                                                 f"windows; this one has {examples.patch_size}-pixel patches")
         super().__init__(examples, config, model_path, progress, is_cancelled, log)
+        if config.architecture == "alexnet_unpadded":
+            raise InputError("CONTEXT_RASTERS", "are not needed for alexnet_unpadded: its shared form already "
+                                                "equals each window alone; leave them empty")
         if config.architecture not in ARCHITECTURES:
-            raise InputError("CONTEXT_RASTERS", "apply to the AlexNet architectures; SqueezeNet's shared form "
-                                                "averages its class map over the window instead")
+            raise InputError("CONTEXT_RASTERS", "apply to the padded AlexNet architectures; SqueezeNet's shared "
+                                                "form averages its class map over the window instead")
         self.crops = ContextCrops(context_paths, config.architecture)
         self.weight = weight
         self.rng = np.random.default_rng([config.seed, 7])

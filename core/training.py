@@ -20,7 +20,7 @@ from .errors import Cancelled, InputError
 from .examples import stratified_split
 from .metrics import confusion_matrix, table_i_metrics
 from .model_file import plugin_version, read_init_weights, save_model
-from .networks import ARCHITECTURES, build_network, transfer_weights
+from .networks import ARCHITECTURES, build_network, check_input_size, transfer_weights
 from .patch_classifier import classify_patches, predicted_classes
 from .wrapping import DEFAULT_INTERVALS, DEFAULT_OFFSETS, network_input
 
@@ -123,6 +123,7 @@ class Trainer:
         if len(self.train_idx) == 0 or len(self.valid_idx) == 0:
             raise InputError("DATASET", f"{len(examples)} examples are too few to split into training and "
                                         "validation sets")
+        check_input_size(config.architecture, examples.patch_size)
         self.network = build_network(config.architecture, len(examples.classes))
         self.init_description = self._transfer()
         self.network.to(self.device)

@@ -98,6 +98,13 @@ def test_augmented_inputs_are_reproducible(tiny_dataset):
     assert np.array_equal(first, second) and not np.array_equal(first, other)
 
 
+def test_the_unpadded_alexnet_takes_the_detectors_windows_only(tiny_dataset, tmp_path):
+    with pytest.raises(InputError, match="DATASET: alexnet_unpadded takes 224-pixel patches.*64-pixel"):
+        Trainer(Examples(open_datasets([tiny_dataset])), TrainingConfig(architecture="alexnet_unpadded"),
+                str(tmp_path / "m.pt"))
+    assert not os.path.exists(tmp_path / "m.pt")
+
+
 def test_a_few_training_steps_lower_the_loss(tiny_dataset, tmp_path):
     examples = Examples(open_datasets([tiny_dataset]))
     trainer = Trainer(examples, TrainingConfig(architecture="alexnet_compact", seed=4), str(tmp_path / "m.pt"))

@@ -109,6 +109,12 @@ def test_consistency_training_needs_detector_windows(tmp_path):
                           str(tmp_path / "m.pt"), [scene_file(tmp_path, 600, 0)])
 
 
+def test_the_unpadded_alexnet_needs_no_consistency_training(window_dataset, tmp_path):
+    with pytest.raises(InputError, match="CONTEXT_RASTERS: are not needed for alexnet_unpadded"):
+        SharedFormTrainer(Examples(open_datasets([window_dataset])), TrainingConfig(architecture="alexnet_unpadded"),
+                          str(tmp_path / "m.pt"), [scene_file(tmp_path, 600, 0)])
+
+
 def test_context_scenes_are_interpolated_synthetic_maps_made_once(tmp_path):
     folder = str(tmp_path / "scenes")
     paths = ensure_context_scenes(folder, 2, seed=300, size=520)
