@@ -14,6 +14,7 @@ from insar_deformation_detector.core.errors import Cancelled, InputError
 from insar_deformation_detector.core.gap_filling import fill_gaps
 from insar_deformation_detector.core.interpolation import interpolate_raster, looks_sparse
 from insar_deformation_detector.core.model_file import DEFAULT_MODEL_PATH, load_model
+from insar_deformation_detector.core.networks import build_network
 from insar_deformation_detector.core.probability_map import Lattice, merged_map
 from insar_deformation_detector.core.raster_grid import GridSpec
 from insar_deformation_detector.core.shared_classifier import shared_classifier
@@ -100,6 +101,27 @@ def test_shared_and_per_window_evaluations_find_the_same_areas(model, tmp_path):
         shared, alone = (geometries(areas[evaluation], "areas", level) for evaluation in ("shared", "per_window"))
         assert matched_areas(shared, alone) >= len(shared) - UNMATCHED_AREAS[level], (level, len(shared), len(alone))
         assert matched_areas(alone, shared) >= len(alone) - UNMATCHED_AREAS[level], (level, len(shared), len(alone))
+
+
+@pytest.mark.parametrize("architecture, differs", [("alexnet_unpadded", False), ("alexnet_compact", True)])
+def test_only_the_unpadded_network_gives_each_window_alone_in_shared_form(real_looking, architecture, differs):
+    import torch
+
+    torch.manual_seed(0)
+    network = build_network(architecture, 3).eval()
+    network.classifier[-1].weight.data *= 100.0  # a fresh head's probabilities hardly vary between windows
+    velocity = read_raster(real_looking["dense"])[0].astype(np.float32)
+    velocity[200:260, 40:120] = np.nan
+    filled = fill_gaps(velocity)
+    origin, counts = (32, 64), (8, 7)  # windows inside the 480 px scene, away from its corner
+    alone = per_window_probabilities(network, 3, filled, 224, origin, counts, 32, DEFAULT_INTERVALS,
+                                     DEFAULT_OFFSETS)
+    together = shared_probabilities(shared_classifier(network, architecture), 3, filled, origin, counts, 32,
+                                    DEFAULT_INTERVALS, DEFAULT_OFFSETS)
+    assert alone[..., 1].std() > 0.01  # the windows differ, so agreeing means something
+    assert (np.abs(together - alone).max() > 0.01) == differs
+    if not differs:
+        np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
 def test_tiles_give_the_untiled_map(model, real_looking, tmp_path):
