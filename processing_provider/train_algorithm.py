@@ -55,8 +55,9 @@ at the datasets' pixel size) or point layer (interpolated first by matrix comple
 stable-ground patches are cut as extra negatives, as the paper does with UK data; polygons of
 <b>areas to avoid</b> keep known deformation out.</p>
 <p><b>Architecture</b>: AlexNet as in the paper (about 230 MB per model), AlexNet with a compact
-head (about 10-20 MB; the bundled model), the compact AlexNet with batch normalisation, or
-SqueezeNet 1.1 (light). <b>Initial weights</b> (optional): a local file
+head (about 10-20 MB), the compact AlexNet with batch normalisation, SqueezeNet 1.1 (light), or
+AlexNet without zero padding (about 7-14 MB; the bundled model; 224-pixel datasets only): its
+fast detection gives exactly what classifying each window alone gives. <b>Initial weights</b> (optional): a local file
 of ImageNet weights in torchvision's format (e.g. alexnet-owt-7be5be79.pth) for transfer learning,
 or one of our models to fine-tune or to resume from a checkpoint; layers that do not fit (the last
 layer) start afresh. Nothing is downloaded.</p>
@@ -67,7 +68,8 @@ before it learns when no ImageNet weights are given); training stops early when 
 validation loss has not improved for <b>patience</b> epochs, or after the epoch that passes the
 <b>time limit</b>, and the best epoch is kept. After
 every better epoch the model file is rewritten, so Cancel leaves the last good checkpoint.</p>
-<p><b>Maps for fast detection</b> (optional, AlexNets and 224-pixel datasets): dense velocity
+<p><b>Maps for fast detection</b> (optional, padded AlexNets and 224-pixel datasets; not needed
+for AlexNet without padding): dense velocity
 rasters (mm/yr, at least 512 x 512 pixels; synthetic scenes or your own interpolated maps, no
 labels needed). Detection classifies windows fast by sharing the convolutions between them, where
 a window's edge sees its neighbours instead of the zero padding it sees alone. With these maps,

@@ -154,6 +154,7 @@ def test_train_wizard_synthesizes_trains_evaluates_and_shows_the_results(qgis_pr
     from insar_deformation_detector.ui.train_wizard import TrainWizard
 
     wizard = TrainWizard()
+    wizard.architecture.setCurrentText("alexnet_compact")
     wizard.kind.setCurrentIndex(0)
     wizard.count.setValue(12)
     wizard.epochs.setValue(1)
@@ -172,14 +173,19 @@ def test_train_wizard_synthesizes_trains_evaluates_and_shows_the_results(qgis_pr
     assert not wizard.curve.pixmap().isNull()
 
 
-def test_train_wizard_learns_the_shared_form_only_for_alexnets(qgis_processing, plugin, tmp_path):
+def test_train_wizard_learns_the_shared_form_only_for_padded_alexnets(qgis_processing, plugin, tmp_path):
     from insar_deformation_detector.ui.train_wizard import TrainWizard
 
     wizard = TrainWizard()
     wizard.folder.setFilePath(str(tmp_path))
+    assert wizard.architecture.currentText() == "alexnet_unpadded" and not wizard.fast_detection.isEnabled()
+    assert len(wizard.steps()) == 4
+    wizard.architecture.setCurrentText("alexnet_compact")
+    assert wizard.fast_detection.isEnabled()
     labels = [label for _, _, label in wizard.steps()]
     assert "Interpolating the scene" in labels and labels.index("Interpolating the scene") < labels.index("Training")
     wizard.architecture.setCurrentText("squeezenet1_1")
+    assert not wizard.fast_detection.isEnabled()
     assert "CONTEXT_RASTERS" not in dict((label, parameters) for _, parameters, label in wizard.steps())["Training"]
     wizard.architecture.setCurrentText("alexnet_compact")
     wizard.fast_detection.setChecked(False)

@@ -55,27 +55,35 @@ class TrainWizard(QWizard):
         self.folder.setStorageMode(QgsFileWidget.GetDirectory)
         self.architecture = QComboBox()
         self.architecture.addItems(list(ARCHITECTURES))
-        self.architecture.setCurrentText("alexnet_compact")
+        self.architecture.setCurrentText("alexnet_unpadded")
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 1000)
         self.epochs.setValue(20)
         self.init_weights = QgsFileWidget()
         self.init_weights.setFilter("PyTorch weights (*.pt *.pth)")
         self.init_weights.lineEdit().setPlaceholderText("None: random weights")
-        self.fast_detection = QCheckBox("Learn to agree with each window alone on a synthetic scene (AlexNets)")
+        self.fast_detection = QCheckBox("Learn to agree with each window alone on a synthetic scene "
+                                        "(padded AlexNets; alexnet_unpadded agrees exactly without it)")
         self.fast_detection.setChecked(True)
+        self.architecture.currentTextChanged.connect(self._offer_fast_detection)
+        self._offer_fast_detection(self.architecture.currentText())
         self.addPage(self._page("Training data", "Synthetic examples made as in section III-B of the paper "
                                 "(wide point sources, as the bundled model; matrix completion), and a held-out "
                                 "set of a quarter the size for the final scores.",
                                 [("Kind of deformation", self.kind), ("Examples per class", self.count),
                                  ("Pixel size", self.pixel_size), ("Folder for the data and model", self.folder)]))
-        self.addPage(self._page("Training", "AlexNet as in the paper, or a compact or light variant. Without "
-                                "initial weights, expect slow first epochs on a CPU.",
+        self.addPage(self._page("Training", "AlexNet without padding (the default, exact fast detection), AlexNet "
+                                "as in the paper, or a compact or light variant. Without initial weights, expect "
+                                "slow first epochs on a CPU.",
                                 [("Architecture", self.architecture), ("Epochs (early stopping on validation loss)",
                                                                        self.epochs),
                                  ("Initial weights (optional)", self.init_weights),
                                  ("Fast detection", self.fast_detection)]))
         self.addPage(self._run_page())
+
+    def _offer_fast_detection(self, architecture):
+        """The shared-form training applies to the padded AlexNets only."""
+        self.fast_detection.setEnabled(architecture in SHARED_FORM_ARCHITECTURES)
 
     @staticmethod
     def _page(title, text, rows):
