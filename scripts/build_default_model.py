@@ -36,6 +36,7 @@ from insar_deformation_detector.core.deformation_sources import WIDE_POINT_SOURC
 from insar_deformation_detector.core.evaluation import evaluate  # noqa: E402
 from insar_deformation_detector.core.examples import Examples, open_datasets  # noqa: E402
 from insar_deformation_detector.core.model_file import load_model  # noqa: E402
+from insar_deformation_detector.core.networks import ARCHITECTURES  # noqa: E402
 from insar_deformation_detector.core.shared_training import (CONSISTENCY_WEIGHT, SharedFormTrainer,  # noqa: E402
                                                              ensure_context_scenes)
 from insar_deformation_detector.core.synthesis import SynthesisConfig, ensure_dataset  # noqa: E402
@@ -56,7 +57,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-class", type=int, default=1200, help="training examples per class")
     parser.add_argument("--test-per-class", type=int, default=300, help="held-out examples per class")
+    parser.add_argument("--architecture", default="alexnet_unpadded", choices=list(ARCHITECTURES))
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--learning-rate", type=float, default=TrainingConfig.learning_rate, help="Adam's step size")
     parser.add_argument("--init", help="start from this model file (e.g. a checkpoint) instead of random weights")
     parser.add_argument("--minutes", type=float, default=0.0, help="stop after the epoch that passes this "
                                                                      "much training time (0: no limit)")
@@ -73,7 +76,8 @@ def main():
     test_folder = ensure_dataset(SynthesisConfig(kind="both", count_per_class=arguments.test_per_class,
                                                  seed=TEST_SEED, sources=WIDE_POINT_SOURCES),
                                  os.path.join(arguments.data, "test"))
-    config = TrainingConfig(architecture="alexnet_compact", epochs=arguments.epochs, seed=TRAINING_SEED,
+    config = TrainingConfig(architecture=arguments.architecture, epochs=arguments.epochs, seed=TRAINING_SEED,
+                            learning_rate=arguments.learning_rate,
                             half_precision=True, init_weights=arguments.init, time_limit_minutes=arguments.minutes)
     started = time.time()
     examples = Examples(open_datasets([train_folder]))
