@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from osgeo import gdal, ogr, osr
 
-from helpers import read_raster, write_raster
+from helpers import read_raster, smooth_velocity, write_raster
 from insar_deformation_detector.core.areas import contour_areas, parse_levels
 from insar_deformation_detector.core.deformation_sources import WIDE_POINT_SOURCES
 from insar_deformation_detector.core.detection import KIND_SCALE, DetectionSettings, detect_raster
@@ -285,3 +285,16 @@ def test_holes_are_filled_smoothly_and_measured_values_kept():
     assert np.abs(hole - plane[78:122, 78:122]).max() < 0.5  # a plane rising 0.8 mm/yr across the hole
     assert np.abs(np.diff(hole, axis=0)).max() < 0.06 and np.abs(np.diff(hole, axis=1)).max() < 0.06  # no steps
     assert np.isnan(fill_gaps(np.full((5, 5), np.nan))).all()
+
+def test_holes_are_filled_cluster_by_cluster_exactly_as_over_the_whole_map(monkeypatch):
+    from insar_deformation_detector.core import gap_filling
+
+    holed = smooth_velocity(400, 2).astype(np.float32)
+    holed[30:70, 40:90] = np.nan  # separate clusters, one on the edge, one far from any data
+    holed[200:203, 300:302] = np.nan
+    holed[:, 380:] = np.nan
+    holed[250:400, 0:150] = np.nan
+    assert len(gap_filling._hole_clusters(~np.isfinite(holed), 16)) == 4
+    by_cluster = fill_gaps(holed)
+    monkeypatch.setattr(gap_filling, "MAX_HOLE_CLUSTERS", 0)  # one pass over the whole map
+    np.testing.assert_array_equal(by_cluster, fill_gaps(holed))
