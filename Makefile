@@ -18,11 +18,14 @@ demo: setup
 test: setup
 	$(TEST_ENV) $(PYTHON) -m pytest
 
+COMPACT_MODEL := bench/data/default-model/compact.pt
 default-model: setup
-	$(PYTHON) scripts/build_default_model.py
-	$(PYTHON) scripts/build_default_model.py --init resources/models/default.pt --minutes 45 --context-scenes 8
-	$(PYTHON) scripts/build_default_model.py --init resources/models/default.pt --minutes 25 --context-scenes 8 \
-		--consistency-weight 20
+	$(PYTHON) scripts/build_default_model.py --architecture alexnet_compact --output $(COMPACT_MODEL)
+	$(PYTHON) scripts/build_default_model.py --architecture alexnet_compact --init $(COMPACT_MODEL) --minutes 45 \
+		--context-scenes 8 --output $(COMPACT_MODEL)
+	$(PYTHON) scripts/build_default_model.py --architecture alexnet_compact --init $(COMPACT_MODEL) --minutes 25 \
+		--context-scenes 8 --consistency-weight 20 --output $(COMPACT_MODEL)
+	$(PYTHON) scripts/build_default_model.py --init $(COMPACT_MODEL) --minutes 70
 
 model3: setup
 	$(TEST_ENV) $(PYTHON) scripts/build_model3.py

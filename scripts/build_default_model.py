@@ -6,12 +6,13 @@
    tunnel) and a held-out test set with insardefo:synthesize's generator
    (matrix completion, 224 x 224 px at 10 m, both passes), kept in
    ``--data`` and reused when their settings match.
-2. Trains the compact AlexNet on it as insardefo:train does and stores it in
-   half precision.
-3. With ``--context-scenes N``, every training step also classifies windows
-   of N interpolated synthetic scenes both alone and in the shared form and
-   penalises their disagreement (core.shared_training), so that detection's
-   fast path and the per-window path find the same areas.
+2. Trains ``--architecture`` (alexnet_unpadded, whose fast shared form is
+   exact; ``make default-model`` first trains the padded compact AlexNet whose
+   convolutions it starts from) on it as insardefo:train does and stores it
+   in half precision.
+3. With ``--context-scenes N`` (padded AlexNets), every training step also
+   classifies windows of N interpolated synthetic scenes both alone and in
+   the shared form and penalises their disagreement (core.shared_training).
 4. Scores it on the held-out set at the detector's settings and writes the
    model and ``metrics.json`` to ``resources/models/``.
 
