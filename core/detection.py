@@ -58,7 +58,7 @@ class DetectionSettings:
         if self.evaluation == "shared" and self.stride % network_stride:
             raise InputError("STRIDE", f"must be a multiple of the network's stride ({network_stride} px) for "
                                        f"shared evaluation, got {self.stride}; evaluate each window separately "
-                                       "for other strides (about 25x slower)")
+                                       "for other strides (about 20x slower)")
         if not 256 <= self.tile_size <= 16384:
             raise InputError("TILE_SIZE", f"must lie in [256, 16384] pixels, got {self.tile_size}")
 

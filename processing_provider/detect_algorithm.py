@@ -36,7 +36,7 @@ INTERPOLATIONS = [
     ("none", "None: the raster is already dense"),
 ]
 EVALUATIONS = [("shared", "Shared convolutions (fast; stride a multiple of the network's)"),
-               ("per_window", "Each window alone (as the paper; about 25x slower)")]
+               ("per_window", "Each window alone (as the paper; about 20x slower)")]
 INTERPOLATION_SHARE = 0.35  # of the progress bar, when the input is interpolated
 AREAS_SHARE = 0.1
 
@@ -55,9 +55,10 @@ pixels; see its README for its accuracy).</p>
 P_mu is the maximum over tau and P_final the mean over mu. Each pixel takes the probability of
 the window centred nearest, and the blocks are merged with a Gaussian low-pass (20 pixels, sigma
 5). <i>Stride</i> defaults to 32 pixels, AlexNet's own stride, so that all windows share one
-evaluation of the convolutional layers (a fully convolutional form of the classifier, tens of
-times faster); the paper's 28 pixels needs <i>Evaluation</i> = each window alone. The two
-evaluations differ slightly at window edges (zero padding against real neighbours).</p>
+evaluation of the convolutional layers (a fully convolutional form of the classifier, about 20
+times faster); the paper's 28 pixels needs <i>Evaluation</i> = each window alone. With the bundled model
+(AlexNet without zero padding) both evaluations give the same map; with a padded network they
+differ slightly at window edges (zero padding against real neighbours).</p>
 <p><b>Outputs</b>: <i>Deformation probability</i>, float32 0-1 on the input grid, nodata where
 the input has none; <i>Detection areas</i>, a GeoPackage with one polygon per connected area and
 level of <i>Thresholds</i> (default 0.5, 0.75, 0.9): level, area_m2, max_probability,
