@@ -188,4 +188,5 @@ def detect_raster(velocity_path, model, output_path, kinds_path=None, settings=D
         finally:
             del output, kinds  # closes the GeoTIFFs before they are moved in place or removed
     report(1.0, "Done")
-    return {"width": width, "height": height, "tiles": len(tiles), "windows": lattices[0].count * lattices[1].count, "seconds": time.time() - started}
+    return {"width": width, "height": height, "tiles": len(tiles), "windows": lattices[0].count * lattices[1].count,
+            "seconds": time.time() - started}

@@ -4,7 +4,8 @@ Classifying every 224 x 224 window of a map separately repeats most of the
 work: neighbouring windows see the same pixels. The same network applied to
 the whole map at once gives, at every step of its stride, the output it
 would give for the window starting there: the fully connected head becomes
-a convolution over the 6 x 6 feature block of a window (AlexNet) or the
+a convolution over the 6 x 6 feature block of a window (AlexNet; 4 x 4,
+stepping two feature pixels per window, without padding) or the
 class map is averaged over the window (SqueezeNet). The only difference is
 at the window's edges, where a window alone sees zero padding and the
 shared form sees the neighbouring pixels; tests measure it. AlexNet without

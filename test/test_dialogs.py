@@ -222,8 +222,8 @@ def test_cancel_stops_the_detect_dialog_within_seconds(qgis_processing, plugin, 
 
 def test_a_failed_pip_run_ends_with_the_manual_command(qgis_app, tmp_path, monkeypatch):
     monkeypatch.setattr(dependencies_dialog, "missing_packages", lambda names: ["torch"])
-    monkeypatch.setattr(dependencies_dialog, "pip_arguments",
-                        lambda *arguments: [sys.executable, "-c", "import sys; print('No module named pip'); sys.exit(1)"])
+    failing_pip = [sys.executable, "-c", "import sys; print('No module named pip'); sys.exit(1)"]
+    monkeypatch.setattr(dependencies_dialog, "pip_arguments", lambda *arguments: failing_pip)
     dialog = dependencies_dialog.DependenciesDialog(str(tmp_path / "packages"))
     dialog.install_button.click()
     assert wait_until(lambda: dialog.process is None)
