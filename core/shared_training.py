@@ -159,10 +159,10 @@ class SharedFormTrainer(Trainer):
         if examples.patch_size != INPUT_SIZE:
             raise InputError("CONTEXT_RASTERS", f"apply to datasets of {INPUT_SIZE}-pixel patches, the detector's "
                                                 f"windows; this one has {examples.patch_size}-pixel patches")
-        super().__init__(examples, config, model_path, progress, is_cancelled, log)
-        if config.architecture == "alexnet_unpadded":
-            raise InputError("CONTEXT_RASTERS", "are not needed for alexnet_unpadded: its shared form already "
-                                                "equals each window alone; leave them empty")
+        super().__init__(examples, config, model_path, progress, is_cancelled, log)  # validates the architecture
+        if RECEPTIVE_MARGINS.get(config.architecture) == 0:
+            raise InputError("CONTEXT_RASTERS", f"are not needed for {config.architecture}: its shared form "
+                                                "already equals each window alone; leave them empty")
         if config.architecture not in ARCHITECTURES:
             raise InputError("CONTEXT_RASTERS", "apply to the padded AlexNet architectures; SqueezeNet's shared "
                                                 "form averages its class map over the window instead")

@@ -117,7 +117,7 @@ class TrainWizard(QWizard):
 
     def learns_shared_form(self):
         """Whether training also makes the fast shared form agree with windows alone."""
-        return self.fast_detection.isChecked() and self.architecture.currentText() in SHARED_FORM_ARCHITECTURES
+        return self.fast_detection.isEnabled() and self.fast_detection.isChecked()
 
     def steps(self):
         """The Processing steps, each (algorithm, parameters, label)."""
