@@ -27,6 +27,7 @@ from scipy.ndimage import distance_transform_edt, gaussian_filter, gaussian_filt
 
 from .delaunay import delaunay_interpolate
 from .errors import Cancelled, InputError
+from .matrix_products import matmul
 from .spike_noise import median3x3_at
 
 STEP_LIPSCHITZ = 1.1  # Algorithm 1: lambda = 1.1 x largest eigenvalue of M'M, which is 1 for a mask
@@ -147,7 +148,7 @@ def complete_reference(sparse, settings=MatrixCompletionSettings(), progress=Non
         _gradient_step(state["x"], flat, y)
         u, s, vt = np.linalg.svd(state["x"], full_matrices=False)
         s = shrink_singular_values(s, alpha, settings.p)
-        state["x"] = gaussian_filter((u * s) @ vt, settings.sigma, mode=FILTER_MODE)
+        state["x"] = gaussian_filter(matmul(u * s, vt), settings.sigma, mode=FILTER_MODE)
         return _misfit(state["x"], flat, y) + alpha * s.sum()
 
     _run_schedule(step, ALPHA0_FRACTION * np.max(np.abs(y)), settings, progress, is_cancelled)
@@ -181,14 +182,15 @@ def _filter_matrix(length, sigma):
 def _low_pass_columns(factor, sigma):
     """G(., sigma) along axis 0 of an (n, k) factor."""
     if factor.shape[0] <= MATRIX_FILTER_MAX_SIDE:
-        return _filter_matrix(factor.shape[0], sigma) @ factor
+        return matmul(_filter_matrix(factor.shape[0], sigma), factor)
     return gaussian_filter1d(factor, sigma, axis=0, mode=FILTER_MODE)
 
 
 def _low_pass(x, sigma):
     """G(x, sigma) of an (H, W) array: two matrix products when small, threads when large."""
     if max(x.shape) <= MATRIX_FILTER_MAX_SIDE:
-        return _filter_matrix(x.shape[0], sigma) @ x.astype(np.float32) @ _filter_matrix(x.shape[1], sigma).T
+        rows_filtered = matmul(_filter_matrix(x.shape[0], sigma), x.astype(np.float32))
+        return matmul(rows_filtered, _filter_matrix(x.shape[1], sigma).T)
     return _parallel_gaussian(x, sigma)
 
 
@@ -232,8 +234,8 @@ def _orthonormal_columns(matrix):
     a Householder QR of a tall matrix and robust to rank deficiency.
     """
     tall = matrix.astype(np.float64)
-    eigenvalues, vectors = _eigh_descending(tall.T @ tall)
-    return (tall @ (vectors / np.sqrt(eigenvalues))).astype(np.float32)
+    eigenvalues, vectors = _eigh_descending(matmul(tall.T, tall))
+    return matmul(tall, vectors / np.sqrt(eigenvalues)).astype(np.float32)
 
 
 class _FactoredIterate:
@@ -257,12 +259,12 @@ class _FactoredIterate:
 
     def _leading_svd(self):
         """Leading singular triplets (u: H x k, s: k, v: W x k) of x within the sketched range."""
-        q = _orthonormal_columns(self.x @ self._sketch())
-        projected = (q.T @ self.x).astype(np.float64)
-        eigenvalues, vectors = _eigh_descending(projected @ projected.T)
+        q = _orthonormal_columns(matmul(self.x, self._sketch()))
+        projected = matmul(q.T, self.x).astype(np.float64)
+        eigenvalues, vectors = _eigh_descending(matmul(projected, projected.T))
         s = np.sqrt(eigenvalues)
-        v = (projected.T @ vectors) / s
-        return q @ vectors.astype(np.float32), s, v.astype(np.float32)
+        v = matmul(projected.T, vectors) / s
+        return matmul(q, vectors.astype(np.float32)), s, v.astype(np.float32)
 
     def _resize(self, kept):
         """Rank for the next iteration: the survivors plus margin, growing while all survive."""
@@ -280,7 +282,7 @@ class _FactoredIterate:
         self.basis = v
         left = _low_pass_columns(u[:, :kept] * s[:kept].astype(np.float32), self.settings.sigma)
         right = _low_pass_columns(v[:, :kept], self.settings.sigma)
-        self.x = left @ right.T
+        self.x = matmul(left, right.T)
         return _misfit(self.x, self.flat, self.y) + alpha * s.sum()
 
     def polish(self, is_cancelled=None):
