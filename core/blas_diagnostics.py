@@ -1,0 +1,154 @@
+"""Which BLAS serves matrix products in this process, and how fast they run.
+
+On Linux a symbol that a Python extension imports is looked up first in the
+process's global scope (the program and the libraries it links), then among
+the extension's own dependencies. QGIS's libraries link GSL, so inside QGIS
+``cblas_sgemm`` and the rest of NumPy's CBLAS calls bind to GSL's unoptimised
+reference ``libgslcblas``, whatever BLAS NumPy was built against. This module
+names the library each product path reaches and times both: NumPy's ``@``
+and the plugin's :func:`core.matrix_products.matmul` (SciPy's Fortran BLAS).
+"""
+import ctypes
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .matrix_products import matmul
+
+PROBE_SHAPE = (1024, 1024, 64)  # (m, k, n): a tall-skinny product like the interpolation solver's
+PROBE_REPEATS = 5  # the best of these timings counts
+SLOW_SHARE = 1 / 3  # NumPy's products below this share of the plugin's speed are called slow
+REFERENCE_GFLOPS = 5.0  # float32 speed below which a BLAS is taken for an unoptimised reference one
+                         # (a reference triple loop reaches 1-3 GFLOP/s; an optimised BLAS 20 or more per core)
+_RTLD_NOLOAD = 4  # <dlfcn.h> on Linux: find a library that is already loaded, never load it
+
+
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
+def _dladdr():
+    """The C library's ``dladdr``, or None where there is none (Windows)."""
+    for name in (None, "libdl.so.2"):
+        try:
+            function = ctypes.CDLL(name).dladdr
+        except (OSError, AttributeError, TypeError):
+            continue
+        function.argtypes = (ctypes.c_void_p, ctypes.POINTER(_DlInfo))
+        function.restype = ctypes.c_int
+        return function
+    return None
+
+
+def _symbol_address(library, symbol):
+    try:
+        return ctypes.cast(getattr(library, symbol), ctypes.c_void_p).value
+    except AttributeError:
+        return None
+
+
+def library_serving(symbol, module_path):
+    """Path of the shared library whose ``symbol`` the extension ``module_path`` calls, or None.
+
+    The global scope wins, as in the dynamic linker's own lookup; only when
+    no library there defines ``symbol`` does the extension's own dependency
+    tree serve it. None off Linux, where libraries do not interpose.
+    """
+    dladdr = _dladdr()
+    if not sys.platform.startswith("linux") or dladdr is None:
+        return None
+    address = _symbol_address(ctypes.CDLL(None), symbol)
+    if address is None:
+        try:
+            extension = ctypes.CDLL(module_path, mode=ctypes.RTLD_LOCAL | _RTLD_NOLOAD)
+        except OSError:
+            return None
+        address = _symbol_address(extension, symbol)
+    info = _DlInfo()
+    if address is None or not dladdr(address, ctypes.byref(info)) or not info.dli_fname:
+        return None
+    return os.path.realpath(info.dli_fname.decode(errors="replace"))
+
+
+def _numpy_extension():
+    core = getattr(np, "_core", None) or np.core
+    return core._multiarray_umath.__file__
+
+
+def _scipy_blas_extension():
+    from scipy.linalg import _fblas
+
+    return _fblas.__file__
+
+
+def product_gflops(product, shape=PROBE_SHAPE, repeats=PROBE_REPEATS):
+    """float32 speed of ``product(a, b)`` on an (m, k) by (k, n) pair, GFLOP/s (best of ``repeats``)."""
+    m, k, n = shape
+    generator = np.random.default_rng(0)
+    a = generator.standard_normal((m, k), dtype=np.float32)
+    b = generator.standard_normal((k, n), dtype=np.float32)
+    product(a, b)
+    best = np.inf
+    for _ in range(repeats):
+        started = time.perf_counter()
+        product(a, b)
+        best = min(best, time.perf_counter() - started)
+    return 2.0 * m * k * n / max(best, 1e-9) / 1e9
+
+
+@dataclass(frozen=True)
+class BlasReport:
+    """Speeds (float32 GFLOP/s) and serving libraries of NumPy's products and of the plugin's."""
+
+    numpy_gflops: float
+    plugin_gflops: float
+    numpy_library: str = None  # serves NumPy's cblas_sgemm
+    plugin_library: str = None  # serves SciPy's sgemm_
+
+    @property
+    def numpy_is_slow(self):
+        """NumPy's ``@`` runs far slower than the same product through SciPy's BLAS."""
+        return self.numpy_gflops < SLOW_SHARE * self.plugin_gflops
+
+    @property
+    def plugin_is_slow(self):
+        return self.plugin_gflops < REFERENCE_GFLOPS
+
+    def explanation(self):
+        """One line for the user on what the measured speeds mean."""
+        if self.plugin_is_slow:
+            return (f"Matrix products run at {self.plugin_gflops:.1f} GFLOP/s even through SciPy's BLAS"
+                    f"{_named(self.plugin_library)}, an unoptimised reference BLAS, so interpolation is slow: "
+                    "install OpenBLAS (Debian, Ubuntu: apt install libopenblas0) and restart QGIS.")
+        if self.numpy_is_slow:
+            return (f"NumPy's matrix products run at {self.numpy_gflops:.1f} GFLOP/s on an unoptimised reference "
+                    f"CBLAS{_named(self.numpy_library)} that this program loaded before NumPy; the plugin calls "
+                    f"SciPy's BLAS instead ({self.plugin_gflops:.1f} GFLOP/s), so its interpolation is not slowed.")
+        return (f"Matrix products run on an optimised BLAS (NumPy {self.numpy_gflops:.1f}, plugin "
+                f"{self.plugin_gflops:.1f} GFLOP/s).")
+
+    def lines(self):
+        """(label, value) pairs for the diagnostics text."""
+        return [("NumPy matrix products", f"{self.numpy_gflops:.1f} GFLOP/s{_served_by(self.numpy_library)}"),
+                ("Plugin matrix products (SciPy BLAS)",
+                 f"{self.plugin_gflops:.1f} GFLOP/s{_served_by(self.plugin_library)}"),
+                ("Matrix products", self.explanation())]
+
+
+def _served_by(library):
+    return f" ({library})" if library else ""
+
+
+def _named(library):
+    return f" ({os.path.basename(library)})" if library else ""
+
+
+def blas_report():
+    """Time NumPy's ``@`` and the plugin's ``matmul`` here and name the libraries they reach (about 0.5 s)."""
+    return BlasReport(numpy_gflops=product_gflops(np.matmul), plugin_gflops=product_gflops(matmul),
+                      numpy_library=library_serving("cblas_sgemm", _numpy_extension()),
+                      plugin_library=library_serving("sgemm_", _scipy_blas_extension()))
