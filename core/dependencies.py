@@ -164,11 +164,18 @@ def _torch_device():
     return f"CPU ({os.cpu_count()} cores{'; a CUDA build without a usable GPU' if torch.version.cuda else ''})"
 
 
-def diagnostics(extra=()):
-    """A short text for bug reports: platform, Python, packages, device, and ``extra`` (label, value) pairs."""
+def diagnostics(extra=(), blas=None):
+    """A short text for bug reports: platform, Python, packages, device, matrix products, and ``extra``.
+
+    ``extra``: (label, value) pairs. ``blas``: a :class:`core.blas_diagnostics.BlasReport`
+    measured before, or None to measure one now (about 0.5 s).
+    """
+    from .blas_diagnostics import blas_report
+
     lines = [f"Platform: {platform.platform()}", f"Python: {sys.version.split()[0]} ({sys.executable})",
              f"Python for pip: {qgis_python() or 'not found'}"]
     lines += list(f"{label}: {value}" for label, value in extra)
     lines += [f"{name}: {_version(name)}" for name in ("numpy", "scipy", "osgeo.gdal", *DETECTION_PACKAGES)]
     lines += [f"Device: {_torch_device()}", f"NVIDIA GPU reported by the driver: {'yes' if has_nvidia_gpu() else 'no'}"]
+    lines += [f"{label}: {value}" for label, value in (blas or blas_report()).lines()]
     return "\n".join(lines)

@@ -5,6 +5,7 @@ from qgis.PyQt.QtGui import QIcon
 from . import ICON_PATH
 from .combine_algorithm import CombineAlgorithm
 from .detect_algorithm import DetectAlgorithm
+from .diagnostics_algorithm import DiagnosticsAlgorithm
 from .evaluate_algorithm import EvaluateAlgorithm
 from .interpolate_algorithm import InterpolateAlgorithm
 from .noisestats_algorithm import NoiseStatsAlgorithm
@@ -42,6 +43,7 @@ class InsarDeformationProvider(QgsProcessingProvider):
         self.addAlgorithm(DetectAlgorithm())
         self.addAlgorithm(CombineAlgorithm())
         self.addAlgorithm(ThresholdAlgorithm())
+        self.addAlgorithm(DiagnosticsAlgorithm())
 
     def supportedOutputRasterLayerExtensions(self):  # noqa: N802 (QGIS API)
         return ["tif"]

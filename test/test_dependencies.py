@@ -71,5 +71,7 @@ def test_diagnostics_report_versions_and_device():
 
     text = diagnostics([("Plugin", "9.9")])
     for label in ("Platform:", "Python:", "Plugin: 9.9", "numpy: ", "osgeo.gdal: ", "torch: 2.14.1",
-                  "Device: CPU"):
+                  "Device: CPU", "NumPy matrix products: ", "Plugin matrix products (SciPy BLAS): "):
         assert label in text
+    # pytest's Python loaded NumPy before QGIS's libraries: its products reach the optimised BLAS
+    assert "Matrix products: Matrix products run on an optimised BLAS" in text

@@ -43,6 +43,27 @@ def test_dependencies_dialog_reports_versions_and_device(qgis_app, tmp_path):
     assert "torch: 2.14.1" in qgis_app.clipboard().text()
 
 
+def test_dependencies_dialog_explains_slow_matrix_products(qgis_app, tmp_path, monkeypatch):
+    from insar_deformation_detector.core.blas_diagnostics import BlasReport
+
+    dialog = dependencies_dialog.DependenciesDialog(str(tmp_path / "packages"))
+    assert dialog.matrix_products.text().startswith("Matrix products run on an optimised BLAS")  # NumPy came first
+    gsl = BlasReport(numpy_gflops=2.5, plugin_gflops=30.0, numpy_library="/usr/lib/libgslcblas.so.0",
+                     plugin_library="/usr/lib/openblas-pthread/libblas.so.3")
+    monkeypatch.setattr(dependencies_dialog, "blas_report", lambda: gsl)
+    dialog = dependencies_dialog.DependenciesDialog(str(tmp_path / "packages"))
+    assert dialog.matrix_products.text() == (
+        "NumPy's matrix products run at 2.5 GFLOP/s on an unoptimised reference CBLAS (libgslcblas.so.0) that this "
+        "program loaded before NumPy; the plugin calls SciPy's BLAS instead (30.0 GFLOP/s), so its interpolation is "
+        "not slowed.")
+    assert "NumPy matrix products: 2.5 GFLOP/s (/usr/lib/libgslcblas.so.0)" in dialog.log.toPlainText()
+    reference = BlasReport(numpy_gflops=2.0, plugin_gflops=2.2)
+    monkeypatch.setattr(dependencies_dialog, "blas_report", lambda: reference)
+    dialog = dependencies_dialog.DependenciesDialog(str(tmp_path / "packages"))
+    assert "unoptimised reference BLAS" in dialog.matrix_products.text()
+    assert "install OpenBLAS" in dialog.matrix_products.text()
+
+
 def test_dependencies_dialog_installs_what_is_missing_and_shows_the_log(qgis_app, tmp_path, monkeypatch):
     missing = ["torch", "torchvision"]
     monkeypatch.setattr(dependencies_dialog, "missing_packages", lambda names: list(missing))

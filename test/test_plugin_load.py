@@ -95,7 +95,7 @@ def test_with_an_interface_the_dialogs_get_menu_and_toolbar_entries(qgis_iface):
 
 def test_every_algorithm_has_help_naming_each_parameter_a_group_and_an_icon(plugin):
     algorithms = plugin.provider.algorithms()
-    assert {algorithm.groupId() for algorithm in algorithms} == {"datapreparation", "training", "detection"}
+    assert {algorithm.groupId() for algorithm in algorithms} == {"datapreparation", "training", "detection", "setup"}
     for algorithm in algorithms:
         text = algorithm.shortHelpString()
         assert len(text) > 500, algorithm.id()

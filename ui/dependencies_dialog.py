@@ -1,4 +1,4 @@
-"""The "Check dependencies..." dialog: versions, device, a diagnostics text, and a PyTorch installer.
+"""The "Check dependencies..." dialog: versions, device, matrix-product speed, diagnostics, a PyTorch installer.
 
 PyTorch and torchvision are installed with pip into the plugin's own
 package folder (appended to ``sys.path``, so QGIS's NumPy and GDAL stay in
@@ -12,6 +12,7 @@ from qgis.PyQt.QtCore import QProcess
 from qgis.PyQt.QtGui import QGuiApplication
 from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout
 
+from ..core.blas_diagnostics import blas_report
 from ..core.dependencies import (DETECTION_PACKAGES, add_packages_folder, diagnostics, has_nvidia_gpu,
                                  install_command, missing_packages, pip_arguments, qgis_python)
 from ..core.model_file import plugin_version
@@ -28,6 +29,9 @@ class DependenciesDialog(QDialog):
         self.resize(720, 480)
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.blas = blas_report()
+        self.matrix_products = QLabel(self.blas.explanation())
+        self.matrix_products.setWordWrap(True)
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.install_button = QPushButton("Install PyTorch")
@@ -39,12 +43,13 @@ class DependenciesDialog(QDialog):
         buttons.addButton(copy_button, QDialogButtonBox.ActionRole)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        for widget in (self.status, self.log, buttons):
+        for widget in (self.status, self.matrix_products, self.log, buttons):
             layout.addWidget(widget)
         self.refresh()
 
     def diagnostics_text(self):
-        return diagnostics([("Plugin", plugin_version()), ("Plugin package folder", self.packages_folder)])
+        return diagnostics([("Plugin", plugin_version()), ("Plugin package folder", self.packages_folder)],
+                           self.blas)
 
     def refresh(self):
         """Re-check the packages and show the diagnostics."""
