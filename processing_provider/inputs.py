@@ -86,10 +86,18 @@ def velocity_input_parameters(label):
 
 
 def progress_reporter(feedback, start=0.0, end=1.0):
-    """A core ``progress(fraction, message)`` callback drawing start..end of the progress bar."""
+    """A core ``progress(fraction, message)`` callback drawing start..end of the progress bar.
+
+    The message is passed on only when it changes: qgis_process prints every
+    progress text on a line of its own.
+    """
+    shown = []
+
     def report(fraction, message):
         feedback.setProgress(100.0 * (start + (end - start) * fraction))
-        feedback.setProgressText(message)
+        if shown[-1:] != [message]:
+            shown[:] = [message]
+            feedback.setProgressText(message)
     return report
 
 

@@ -41,6 +41,7 @@ def test_raster_with_noise_output(qgis_process, scene, scene_files, tmp_path):
     assert info["size"] == scene.truth.shape
     assert rmse(result, scene.truth) < RMSE_BOUND[1]
     assert os.path.exists(noise)
+    assert completed.stdout.count("Tile 1 of 1") == 1  # each progress text printed once, not at every step
 
 
 def test_bad_input_fails_with_the_parameter_name_and_no_traceback(qgis_process, scene_files, tmp_path):
