@@ -41,7 +41,14 @@ def test_raster_with_noise_output(qgis_process, scene, scene_files, tmp_path):
     assert info["size"] == scene.truth.shape
     assert rmse(result, scene.truth) < RMSE_BOUND[1]
     assert os.path.exists(noise)
-    assert completed.stdout.count("Tile 1 of 1") == 1  # each progress text printed once, not at every step
+
+
+def test_each_progress_text_is_printed_once(qgis_process, scene_files, tmp_path):
+    qgis_process.enable_plugin()
+    completed = qgis_process.call("run", "insardefo:interpolate", "--", f"INPUT={scene_files['sparse']}",
+                                  f"OUTPUT={tmp_path / 'dense.tif'}")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.stdout.count("Tile 1 of 1") == 1  # it was printed at every step of the solver
 
 
 def test_bad_input_fails_with_the_parameter_name_and_no_traceback(qgis_process, scene_files, tmp_path):
