@@ -16,7 +16,6 @@ algorithm does, and extrapolates its throughput to the paper's UK map.
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from insar_deformation_detector.core.delaunay import delaunay_interpolate  # noq
 from insar_deformation_detector.core.interpolation import interpolate_raster  # noqa: E402
 from insar_deformation_detector.core.matrix_completion import complete_fast, complete_reference  # noqa: E402
 from insar_deformation_detector.core.synthetic_scene import make_sparse_scene, rmse, write_scene  # noqa: E402
+from machine import machine  # noqa: E402
 
 UK_PIXELS = 98_504 * 68_504  # section IV-C: the whole-UK velocity map at 10 m
 
@@ -36,12 +36,6 @@ UK_PIXELS = 98_504 * 68_504  # section IV-C: the whole-UK velocity map at 10 m
 def delaunay(sparse):
     rows, cols = np.nonzero(np.isfinite(sparse))
     return delaunay_interpolate(rows, cols, sparse[rows, cols], sparse.shape)
-
-
-def machine():
-    with open("/proc/cpuinfo") as cpuinfo:
-        model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
 
 
 def compare_methods(args):
