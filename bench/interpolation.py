@@ -12,17 +12,27 @@ minutes at 2500 x 2500 on two cores; ``--skip-reference`` leaves it out.
 ``--raster-size N`` instead streams an N x N GeoTIFF scene through
 ``interpolate_raster`` (2500 px tiles, blended halos), as the Processing
 algorithm does, and extrapolates its throughput to the paper's UK map.
+With ``--qgis-process`` the same raster then also goes through
+``qgis_process.bin run insardefo:interpolate``, the path of QGIS users, whose
+time (start-up excluded: see bench/in_qgis.py) is printed beside the core call's;
+with ``--qgis-desktop`` the same core call also runs in the QGIS desktop's own
+Python (``qgis.bin --code``, under ``xvfb-run`` without a display).
+
+    .venv/bin/python bench/interpolation.py --raster-size 1500 --qgis-process --qgis-desktop
 """
 import argparse
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "pluginpath"))
+PLUGIN_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "pluginpath")
+sys.path.insert(0, PLUGIN_PATH)
 
 from insar_deformation_detector.core.delaunay import delaunay_interpolate  # noqa: E402
 from insar_deformation_detector.core.interpolation import interpolate_raster  # noqa: E402
@@ -31,6 +41,16 @@ from insar_deformation_detector.core.synthetic_scene import make_sparse_scene, r
 from machine import machine  # noqa: E402
 
 UK_PIXELS = 98_504 * 68_504  # section IV-C: the whole-UK velocity map at 10 m
+DESKTOP_SCRIPT = """
+import json, os, sys, time
+sys.path.insert(0, {plugin_path!r})
+from insar_deformation_detector.core.interpolation import interpolate_raster
+started = time.perf_counter()
+interpolate_raster({sparse!r}, {output!r}, tile_size=2500)
+with open({result!r}, "w") as handle:
+    json.dump(time.perf_counter() - started, handle)
+os._exit(0)
+"""
 
 
 def delaunay(sparse):
@@ -71,13 +91,54 @@ def stream_raster(args):
         summary = interpolate_raster(paths["sparse"], output, tile_size=2500)
         seconds = time.perf_counter() - started
         error = rmse(output, paths["truth"])
+        in_qgis = _through_qgis_process(paths["sparse"], folder) if args.qgis_process else None
+        desktop = _in_qgis_desktop(paths["sparse"], folder) if args.qgis_desktop else None
     megapixels = args.raster_size ** 2 / 1e6
     hours = UK_PIXELS / 1e6 / (megapixels / seconds) / 3600
     print(f"# {args.raster_size} x {args.raster_size} px GeoTIFF, {summary['tiles']} tiles; {machine()}")
     print(f"interpolate_raster: {seconds:.1f} s, {megapixels / seconds:.3f} Mpx/s, RMSE {error:.4f} mm/yr; "
           f"whole UK map (98,504 x 68,504 px) at this rate: {hours:.1f} h")
-    return {"raster_size": args.raster_size, "seconds": seconds, "tiles": summary["tiles"],
-            "rmse_mm_per_yr": error, "uk_hours": hours}
+    results = {"raster_size": args.raster_size, "seconds": seconds, "tiles": summary["tiles"],
+               "rmse_mm_per_yr": error, "uk_hours": hours}
+    if in_qgis:
+        work, start_up = in_qgis
+        print(f"qgis_process.bin run insardefo:interpolate: {work:.1f} s (start-up of {start_up:.1f} s excluded), "
+              f"{work / seconds:.2f}x the core call")
+        results.update(qgis_process_seconds=work, qgis_process_start_up_seconds=start_up,
+                       qgis_process_ratio=work / seconds)
+    if desktop:
+        print(f"the same call in the QGIS desktop's Python: {desktop:.1f} s, {desktop / seconds:.2f}x the core call")
+        results.update(qgis_desktop_seconds=desktop, qgis_desktop_ratio=desktop / seconds)
+    return results
+
+
+def _through_qgis_process(sparse_path, folder):
+    """(work, start-up) seconds of insardefo:interpolate on ``sparse_path`` through qgis_process.bin."""
+    from in_qgis import TINY, qgis_process_runner, qgis_process_seconds
+
+    tiny = write_scene(make_sparse_scene(TINY, TINY, seed=1), os.path.join(folder, "tiny"), with_points=False)
+    with qgis_process_runner.QgisProcess() as runner:
+        return qgis_process_seconds(runner, "insardefo:interpolate",
+                                    {"INPUT": sparse_path, "OUTPUT": os.path.join(folder, "qgis_process.tif")},
+                                    {"INPUT": tiny["sparse"], "OUTPUT": os.path.join(folder, "tiny.tif")})
+
+
+def _in_qgis_desktop(sparse_path, folder):
+    """Seconds of the same interpolate_raster call in the QGIS desktop's Python (a throw-away profile)."""
+    result = os.path.join(folder, "desktop.json")
+    script = os.path.join(folder, "desktop.py")
+    with open(script, "w") as handle:
+        handle.write(DESKTOP_SCRIPT.format(plugin_path=PLUGIN_PATH, sparse=sparse_path,
+                                           output=os.path.join(folder, "desktop.tif"), result=result))
+    command = ["qgis.bin", "--nologo", "--noversioncheck", "--profiles-path", os.path.join(folder, "profiles"),
+               "--code", script]
+    if not os.environ.get("DISPLAY") and shutil.which("xvfb-run"):
+        command = ["xvfb-run", "-a", *command]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=3600, cwd=folder)
+    if not os.path.exists(result):
+        raise RuntimeError(f"the QGIS desktop run failed (exit {completed.returncode}):\n{completed.stderr}")
+    with open(result) as handle:
+        return json.load(handle)
 
 
 def main():
@@ -87,6 +148,10 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-reference", action="store_true", help="leave out the full-SVD version")
     parser.add_argument("--raster-size", type=int, help="stream an N x N GeoTIFF through the tiled path")
+    parser.add_argument("--qgis-process", action="store_true",
+                        help="with --raster-size: also run the raster through qgis_process.bin")
+    parser.add_argument("--qgis-desktop", action="store_true",
+                        help="with --raster-size: also run the core call in the QGIS desktop's Python")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
 
