@@ -32,7 +32,7 @@ class _DlInfo(ctypes.Structure):
 
 
 def _dladdr():
-    """The C library's ``dladdr``, or None where there is none (Windows)."""
+    """The C library's ``dladdr`` (glibc 2.34 and later; libdl before), or None."""
     for name in (None, "libdl.so.2"):
         try:
             function = ctypes.CDLL(name).dladdr
@@ -54,29 +54,35 @@ def _symbol_address(library, symbol):
 def library_serving(symbol, module_path):
     """Path of the shared library whose ``symbol`` the extension ``module_path`` calls, or None.
 
-    The global scope wins, as in the dynamic linker's own lookup; only when
-    no library there defines ``symbol`` does the extension's own dependency
-    tree serve it. None off Linux, where libraries do not interpose.
+    None when the extension's own dependencies define no ``symbol`` (it
+    calls another BLAS interface), and off Linux, where libraries do not
+    interpose. Otherwise the global scope wins, as in the dynamic linker's
+    own lookup, and only when no library there defines ``symbol`` does the
+    extension's own dependency serve it.
     """
-    dladdr = _dladdr()
-    if not sys.platform.startswith("linux") or dladdr is None:
+    dladdr = _dladdr() if sys.platform.startswith("linux") else None
+    if dladdr is None:
         return None
-    address = _symbol_address(ctypes.CDLL(None), symbol)
-    if address is None:
-        try:
-            extension = ctypes.CDLL(module_path, mode=ctypes.RTLD_LOCAL | _RTLD_NOLOAD)
-        except OSError:
-            return None
-        address = _symbol_address(extension, symbol)
+    try:
+        extension = ctypes.CDLL(module_path, mode=ctypes.RTLD_LOCAL | _RTLD_NOLOAD)
+    except OSError:
+        return None
+    own = _symbol_address(extension, symbol)
+    if own is None:
+        return None
+    address = _symbol_address(ctypes.CDLL(None), symbol) or own
     info = _DlInfo()
-    if address is None or not dladdr(address, ctypes.byref(info)) or not info.dli_fname:
+    if not dladdr(address, ctypes.byref(info)) or not info.dli_fname:
         return None
     return os.path.realpath(info.dli_fname.decode(errors="replace"))
 
 
 def _numpy_extension():
-    core = getattr(np, "_core", None) or np.core
-    return core._multiarray_umath.__file__
+    try:
+        from numpy._core import _multiarray_umath
+    except ImportError:
+        from numpy.core import _multiarray_umath
+    return _multiarray_umath.__file__
 
 
 def _scipy_blas_extension():

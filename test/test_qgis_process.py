@@ -75,9 +75,9 @@ def test_diagnostics_show_the_plugins_products_fast_inside_qgis_process(qgis_pro
     completed, results = qgis_process.run("insardefo:diagnostics", {})
     assert completed.returncode == 0, completed.stdout + completed.stderr
     here = product_gflops(matmul)
-    assert results["PLUGIN_GFLOPS"] > 0.33 * here, (results, here)
+    assert results["PLUGIN_GFLOPS"] > 0.25 * here, (results, here)  # GSL's CBLAS: about 0.1
     assert "Plugin matrix products (SciPy BLAS): " in results["DIAGNOSTICS"]
     links = subprocess.run(["ldd", qgis_process.executable], capture_output=True, text=True).stdout
-    if "libgslcblas" in links:
+    if "libgslcblas" in links:  # both timed in the same process, one after the other
         assert results["NUMPY_GFLOPS"] < 0.33 * results["PLUGIN_GFLOPS"], results
         assert "libgslcblas" in results["MATRIX_PRODUCTS"] and "not slowed" in results["MATRIX_PRODUCTS"]
