@@ -8,6 +8,8 @@ times each method and reports its RMSE (mm/yr) against the noise-free truth.
 
 The straightforward version runs a full SVD per iteration and takes tens of
 minutes at 2500 x 2500 on two cores; ``--skip-reference`` leaves it out.
+``--products numpy|torch`` swaps the solver's matrix products for NumPy's ``@``
+or PyTorch's, to compare with the plugin's (SciPy's Fortran BLAS).
 
 ``--raster-size N`` instead streams an N x N GeoTIFF scene through
 ``interpolate_raster`` (2500 px tiles, blended halos), as the Processing
@@ -36,6 +38,7 @@ sys.path.insert(0, PLUGIN_PATH)
 
 from insar_deformation_detector.core.delaunay import delaunay_interpolate  # noqa: E402
 from insar_deformation_detector.core.interpolation import interpolate_raster  # noqa: E402
+from insar_deformation_detector.core import matrix_completion  # noqa: E402
 from insar_deformation_detector.core.matrix_completion import complete_fast, complete_reference  # noqa: E402
 from insar_deformation_detector.core.synthetic_scene import make_sparse_scene, rmse, write_scene  # noqa: E402
 from machine import machine  # noqa: E402
@@ -58,13 +61,28 @@ def delaunay(sparse):
     return delaunay_interpolate(rows, cols, sparse[rows, cols], sparse.shape)
 
 
+def numpy_products(a, b):
+    return a @ b
+
+
+def torch_products(a, b):
+    import torch
+
+    return (torch.from_numpy(np.ascontiguousarray(a)) @ torch.from_numpy(np.ascontiguousarray(b))).numpy()
+
+
+PRODUCTS = {"scipy": matrix_completion.matmul, "numpy": numpy_products, "torch": torch_products}
+
+
 def compare_methods(args):
     """Time and RMSE of each method on one in-memory tile."""
+    matrix_completion.matmul = PRODUCTS[args.products]
     scene = make_sparse_scene(args.size, args.size, measured_fraction=args.fraction, seed=args.seed)
     methods = {"delaunay": delaunay, "matrix completion (ours)": complete_fast}
     if not args.skip_reference:
         methods["matrix completion (straightforward)"] = complete_reference
-    print(f"# {args.size} x {args.size} px, {np.isfinite(scene.sparse).mean():.1%} measured; {machine()}")
+    print(f"# {args.size} x {args.size} px, {np.isfinite(scene.sparse).mean():.1%} measured, "
+          f"{args.products} matrix products; {machine()}")
     results = {}
     for name, method in methods.items():
         started = time.perf_counter()
@@ -77,7 +95,7 @@ def compare_methods(args):
         speedup = (results["matrix completion (straightforward)"]["seconds"]
                    / results["matrix completion (ours)"]["seconds"])
         print(f"speed-up of ours over straightforward: {speedup:.1f}x")
-    return {"size": args.size, "fraction": args.fraction, "results": results}
+    return {"size": args.size, "fraction": args.fraction, "products": args.products, "results": results}
 
 
 def stream_raster(args):
@@ -147,6 +165,9 @@ def main():
     parser.add_argument("--fraction", type=float, default=0.10, help="share of pixels measured")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-reference", action="store_true", help="leave out the full-SVD version")
+    parser.add_argument("--products", choices=sorted(PRODUCTS), default="scipy",
+                        help="the solver's matrix products: scipy (the plugin's: SciPy's Fortran BLAS), "
+                             "numpy (a @ b, as before issue 14) or torch (for comparison)")
     parser.add_argument("--raster-size", type=int, help="stream an N x N GeoTIFF through the tiled path")
     parser.add_argument("--qgis-process", action="store_true",
                         help="with --raster-size: also run the raster through qgis_process.bin")
