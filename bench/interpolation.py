@@ -21,6 +21,9 @@ with ``--qgis-desktop`` the same core call also runs in the QGIS desktop's own
 Python (``qgis.bin --code``, under ``xvfb-run`` without a display).
 
     .venv/bin/python bench/interpolation.py --raster-size 1500 --qgis-process --qgis-desktop
+
+``--plugin-path DIR`` runs the copy of the plugin in DIR/insar_deformation_detector
+(for example a worktree of an older commit) in every one of these.
 """
 import argparse
 import json
@@ -33,12 +36,22 @@ import time
 
 import numpy as np
 
-PLUGIN_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "pluginpath")
+
+def _plugin_path():
+    """build/pluginpath, or the folder given with --plugin-path (read before the plugin is imported)."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--plugin-path",
+                       default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                            "build", "pluginpath"))
+    return os.path.abspath(early.parse_known_args()[0].plugin_path)
+
+
+PLUGIN_PATH = _plugin_path()
 sys.path.insert(0, PLUGIN_PATH)
 
+from insar_deformation_detector.core import matrix_completion  # noqa: E402
 from insar_deformation_detector.core.delaunay import delaunay_interpolate  # noqa: E402
 from insar_deformation_detector.core.interpolation import interpolate_raster  # noqa: E402
-from insar_deformation_detector.core import matrix_completion  # noqa: E402
 from insar_deformation_detector.core.matrix_completion import complete_fast, complete_reference  # noqa: E402
 from insar_deformation_detector.core.synthetic_scene import make_sparse_scene, rmse, write_scene  # noqa: E402
 from machine import machine  # noqa: E402
@@ -71,12 +84,13 @@ def torch_products(a, b):
     return (torch.from_numpy(np.ascontiguousarray(a)) @ torch.from_numpy(np.ascontiguousarray(b))).numpy()
 
 
-PRODUCTS = {"scipy": matrix_completion.matmul, "numpy": numpy_products, "torch": torch_products}
+PRODUCTS = {"scipy": None, "numpy": numpy_products, "torch": torch_products}  # None: the plugin's own
 
 
 def compare_methods(args):
     """Time and RMSE of each method on one in-memory tile."""
-    matrix_completion.matmul = PRODUCTS[args.products]
+    if PRODUCTS[args.products] is not None:
+        matrix_completion.matmul = PRODUCTS[args.products]
     scene = make_sparse_scene(args.size, args.size, measured_fraction=args.fraction, seed=args.seed)
     methods = {"delaunay": delaunay, "matrix completion (ours)": complete_fast}
     if not args.skip_reference:
@@ -135,7 +149,7 @@ def _through_qgis_process(sparse_path, folder):
     from in_qgis import TINY, qgis_process_runner, qgis_process_seconds
 
     tiny = write_scene(make_sparse_scene(TINY, TINY, seed=1), os.path.join(folder, "tiny"), with_points=False)
-    with qgis_process_runner.QgisProcess() as runner:
+    with qgis_process_runner.QgisProcess(plugin_path=PLUGIN_PATH) as runner:
         return qgis_process_seconds(runner, "insardefo:interpolate",
                                     {"INPUT": sparse_path, "OUTPUT": os.path.join(folder, "qgis_process.tif")},
                                     {"INPUT": tiny["sparse"], "OUTPUT": os.path.join(folder, "tiny.tif")})
@@ -173,6 +187,8 @@ def main():
                         help="with --raster-size: also run the raster through qgis_process.bin")
     parser.add_argument("--qgis-desktop", action="store_true",
                         help="with --raster-size: also run the core call in the QGIS desktop's Python")
+    parser.add_argument("--plugin-path", help="folder holding the insar_deformation_detector plugin to run "
+                                              "(default build/pluginpath, this checkout)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
 
