@@ -180,8 +180,8 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-reference", action="store_true", help="leave out the full-SVD version")
     parser.add_argument("--products", choices=sorted(PRODUCTS), default="scipy",
-                        help="the solver's matrix products: scipy (the plugin's: SciPy's Fortran BLAS), "
-                             "numpy (a @ b, as before issue 14) or torch (for comparison)")
+                        help="with --size: the solver's matrix products: scipy (the plugin's: SciPy's Fortran "
+                             "BLAS), numpy (a @ b, as before issue 14) or torch (for comparison)")
     parser.add_argument("--raster-size", type=int, help="stream an N x N GeoTIFF through the tiled path")
     parser.add_argument("--qgis-process", action="store_true",
                         help="with --raster-size: also run the raster through qgis_process.bin")
@@ -191,6 +191,8 @@ def main():
                                               "(default build/pluginpath, this checkout)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
+    if args.products != "scipy" and (args.raster_size or not hasattr(matrix_completion, "matmul")):
+        parser.error("--products applies to --size runs of a solver that has matmul (this checkout's)")
 
     results = stream_raster(args) if args.raster_size else compare_methods(args)
     if args.json:

@@ -9,10 +9,12 @@ names the library each product path reaches and times both: NumPy's ``@``
 and the plugin's :func:`core.matrix_products.matmul` (SciPy's Fortran BLAS).
 """
 import ctypes
+import importlib
 import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -20,10 +22,11 @@ from .matrix_products import matmul
 
 PROBE_SHAPE = (1024, 1024, 64)  # (m, k, n): a tall-skinny product like the interpolation solver's
 PROBE_REPEATS = 5  # the best of these timings counts
-SLOW_SHARE = 1 / 3  # NumPy's products below this share of the plugin's speed are called slow
-REFERENCE_GFLOPS = 5.0  # float32 speed below which a BLAS is taken for an unoptimised reference one
+SLOW_SHARE = 1 / 3  # of an unnamed library: NumPy's products below this share of the plugin's speed are slow
+REFERENCE_GFLOPS = 5.0  # of an unnamed library: float32 speed below which a BLAS is taken for a reference one
                          # (a reference triple loop reaches 1-3 GFLOP/s; an optimised BLAS 20 or more per core)
-_RTLD_NOLOAD = 4  # <dlfcn.h> on Linux: find a library that is already loaded, never load it
+OPTIMISED_NAMES = ("openblas", "mkl", "blis", "accelerate", "veclib", "armpl", "essl")
+REFERENCE_NAMES = ("gslcblas", "/blas/", "libblas.so", "libcblas.so")  # GSL's; netlib's (Debian: .../blas/)
 
 
 class _DlInfo(ctypes.Structure):
@@ -55,16 +58,17 @@ def library_serving(symbol, module_path):
     """Path of the shared library whose ``symbol`` the extension ``module_path`` calls, or None.
 
     None when the extension's own dependencies define no ``symbol`` (it
-    calls another BLAS interface), and off Linux, where libraries do not
-    interpose. Otherwise the global scope wins, as in the dynamic linker's
-    own lookup, and only when no library there defines ``symbol`` does the
-    extension's own dependency serve it.
+    calls another BLAS interface), when it cannot be found, and off Linux,
+    which is not examined. Otherwise the global scope wins, as in the dynamic
+    linker's own lookup, and only when no library there defines ``symbol``
+    does the extension's own dependency serve it. The global scope is read
+    as it is now: the program's libraries, which are what matters inside QGIS.
     """
     dladdr = _dladdr() if sys.platform.startswith("linux") else None
-    if dladdr is None:
+    if dladdr is None or module_path is None:
         return None
     try:
-        extension = ctypes.CDLL(module_path, mode=ctypes.RTLD_LOCAL | _RTLD_NOLOAD)
+        extension = ctypes.CDLL(module_path, mode=ctypes.RTLD_LOCAL | os.RTLD_NOLOAD)
     except OSError:
         return None
     own = _symbol_address(extension, symbol)
@@ -77,18 +81,30 @@ def library_serving(symbol, module_path):
     return os.path.realpath(info.dli_fname.decode(errors="replace"))
 
 
-def _numpy_extension():
+def _extension_file(module):
+    """File of the compiled ``module`` (a dotted name), or None when it cannot be imported."""
     try:
-        from numpy._core import _multiarray_umath
-    except ImportError:
-        from numpy.core import _multiarray_umath
-    return _multiarray_umath.__file__
+        return importlib.import_module(module).__file__
+    except (ImportError, AttributeError):
+        return None
+
+
+def _numpy_extension():
+    return _extension_file("numpy._core._multiarray_umath") or _extension_file("numpy.core._multiarray_umath")
 
 
 def _scipy_blas_extension():
-    from scipy.linalg import _fblas
+    return _extension_file("scipy.linalg._fblas")
 
-    return _fblas.__file__
+
+def library_kind(library):
+    """"reference", "optimised", or None when ``library`` (a path or None) is not one we know."""
+    name = (library or "").lower()
+    if any(known in name for known in OPTIMISED_NAMES):
+        return "optimised"
+    if any(known in name for known in REFERENCE_NAMES):
+        return "reference"
+    return None
 
 
 def product_gflops(product, shape=PROBE_SHAPE, repeats=PROBE_REPEATS):
@@ -108,32 +124,36 @@ def product_gflops(product, shape=PROBE_SHAPE, repeats=PROBE_REPEATS):
 
 @dataclass(frozen=True)
 class BlasReport:
-    """Speeds (float32 GFLOP/s) and serving libraries of NumPy's products and of the plugin's."""
+    """Speeds (float32 GFLOP/s) and serving libraries (paths) of NumPy's products and of the plugin's."""
 
     numpy_gflops: float
     plugin_gflops: float
-    numpy_library: str = None  # serves NumPy's cblas_sgemm
-    plugin_library: str = None  # serves SciPy's sgemm_
+    numpy_library: Optional[str] = None  # serves NumPy's cblas_sgemm
+    plugin_library: Optional[str] = None  # serves SciPy's sgemm_
 
     @property
     def numpy_is_slow(self):
-        """NumPy's ``@`` runs far slower than the same product through SciPy's BLAS."""
-        return self.numpy_gflops < SLOW_SHARE * self.plugin_gflops
+        """NumPy's ``@`` reaches a reference BLAS: by its library's name, else by its speed."""
+        kind = library_kind(self.numpy_library)
+        return kind == "reference" if kind else self.numpy_gflops < SLOW_SHARE * self.plugin_gflops
 
     @property
     def plugin_is_slow(self):
-        return self.plugin_gflops < REFERENCE_GFLOPS
+        """The plugin's products reach a reference BLAS: by its library's name, else by its speed."""
+        kind = library_kind(self.plugin_library)
+        return kind == "reference" if kind else self.plugin_gflops < REFERENCE_GFLOPS
 
     def explanation(self):
-        """One line for the user on what the measured speeds mean."""
+        """One line for the user on what the libraries and speeds mean."""
         if self.plugin_is_slow:
             return (f"Matrix products run at {self.plugin_gflops:.1f} GFLOP/s even through SciPy's BLAS"
                     f"{_named(self.plugin_library)}, an unoptimised reference BLAS, so interpolation is slow: "
                     "install OpenBLAS (Debian, Ubuntu: apt install libopenblas0) and restart QGIS.")
         if self.numpy_is_slow:
+            cause = (" that this program loaded before NumPy" if "gslcblas" in (self.numpy_library or "") else "")
             return (f"NumPy's matrix products run at {self.numpy_gflops:.1f} GFLOP/s on an unoptimised reference "
-                    f"CBLAS{_named(self.numpy_library)} that this program loaded before NumPy; the plugin calls "
-                    f"SciPy's BLAS instead ({self.plugin_gflops:.1f} GFLOP/s), so its interpolation is not slowed.")
+                    f"CBLAS{_named(self.numpy_library)}{cause}; the plugin calls SciPy's BLAS instead "
+                    f"({self.plugin_gflops:.1f} GFLOP/s), so its interpolation is not slowed.")
         return (f"Matrix products run on an optimised BLAS (NumPy {self.numpy_gflops:.1f}, plugin "
                 f"{self.plugin_gflops:.1f} GFLOP/s).")
 
@@ -142,7 +162,7 @@ class BlasReport:
         return [("NumPy matrix products", f"{self.numpy_gflops:.1f} GFLOP/s{_served_by(self.numpy_library)}"),
                 ("Plugin matrix products (SciPy BLAS)",
                  f"{self.plugin_gflops:.1f} GFLOP/s{_served_by(self.plugin_library)}"),
-                ("Matrix products", self.explanation())]
+                ("BLAS verdict", self.explanation())]
 
 
 def _served_by(library):

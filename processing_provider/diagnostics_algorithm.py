@@ -17,12 +17,14 @@ Detector &gt; Check dependencies...</i>, available where there is no window: run
 into a bug report. It reads nothing and writes nothing.</p>
 <p><b>Matrix products</b>: interpolation by matrix completion spends most of its time in matrix
 products. On Linux, QGIS's own libraries load GSL's unoptimised reference CBLAS
-(<code>libgslcblas</code>) before Python starts, and NumPy's products then bind to it and run 5 to 25
-times slower than in a plain Python. The plugin multiplies through SciPy's BLAS instead, which GSL
-does not replace. This check times a 1024 x 1024 by 1024 x 64 single-precision product both ways
-(about half a second) and names the library each reaches: <i>NumPy GFLOP/s</i> far below
-<i>Plugin GFLOP/s</i> is that case, and harmless to the plugin; a plugin speed below 5 GFLOP/s means
-SciPy itself runs on a reference BLAS (install OpenBLAS).</p>
+(<code>libgslcblas</code>) before Python starts, and NumPy's products then bind to it and run about
+ten times slower than in a plain Python. The plugin multiplies through the BLAS SciPy was built
+against instead, which GSL does not replace. This check times a 1024 x 1024 by 1024 x 64
+single-precision product both ways (about half a second) and names the library each reaches:
+NumPy's on <code>libgslcblas</code> (or far slower than the plugin's) is that case, and harmless to
+the plugin; the plugin's on a reference BLAS (or below 5 GFLOP/s where the library cannot be named)
+means SciPy itself runs on one: install OpenBLAS. Speeds measured while other work runs are lower;
+the verdict goes by the library's name where it is known.</p>
 <p><b>Outputs</b>: the diagnostics text, the one-line verdict on matrix products, and both speeds
 in GFLOP/s (also written to the log).</p>"""
 

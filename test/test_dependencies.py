@@ -74,4 +74,4 @@ def test_diagnostics_report_versions_and_device():
                   "Device: CPU", "NumPy matrix products: ", "Plugin matrix products (SciPy BLAS): "):
         assert label in text
     # pytest's Python loaded NumPy before QGIS's libraries: its products reach the optimised BLAS
-    assert "Matrix products: Matrix products run on an optimised BLAS" in text
+    assert "BLAS verdict: Matrix products run on an optimised BLAS" in text
