@@ -10,6 +10,7 @@ and the plugin's :func:`core.matrix_products.matmul` (SciPy's Fortran BLAS).
 """
 import ctypes
 import importlib
+import importlib.machinery
 import os
 import sys
 import time
@@ -82,11 +83,16 @@ def library_serving(symbol, module_path):
 
 
 def _extension_file(module):
-    """File of the compiled ``module`` (a dotted name), or None when it cannot be imported."""
+    """File of the compiled ``module`` (a dotted name), or None.
+
+    None when it cannot be imported or is a Python stub (NumPy 2 keeps
+    numpy.core._multiarray_umath as one).
+    """
     try:
-        return importlib.import_module(module).__file__
+        path = importlib.import_module(module).__file__
     except (ImportError, AttributeError):
         return None
+    return path if path and path.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)) else None
 
 
 def _numpy_extension():
