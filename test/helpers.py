@@ -1,4 +1,5 @@
 """Small file writers and readers for the tests (plain GDAL/OGR, no QGIS)."""
+import ctypes.util
 import os
 
 import numpy as np
@@ -9,6 +10,9 @@ from osgeo import gdal, ogr, osr
 # Delaunay 1.08, from the raster and from the points alike; the truth's own spread is 3.1.
 # The bounds keep a margin over those.
 RMSE_BOUND = {0: 1.3, 1: 1.5}
+
+# GSL's reference CBLAS, which QGIS's programs load before Python on Linux; None where it is not installed
+GSL_CBLAS = ctypes.util.find_library("gslcblas")
 
 
 def srs(epsg):

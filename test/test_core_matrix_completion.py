@@ -1,5 +1,4 @@
 """Algorithm 1 without QGIS: accuracy against truth, agreement with the full-SVD version."""
-import ctypes.util
 import os
 import subprocess
 import sys
@@ -7,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 
+from helpers import GSL_CBLAS
 from insar_deformation_detector.core.delaunay import delaunay_interpolate
 from insar_deformation_detector.core.errors import Cancelled, InputError
 from insar_deformation_detector.core.matrix_completion import (
@@ -106,7 +106,7 @@ print(time.process_time() - started)
 """
 
 
-@pytest.mark.skipif(ctypes.util.find_library("gslcblas") is None, reason="GSL's CBLAS (libgslcblas) is not installed")
+@pytest.mark.skipif(GSL_CBLAS is None, reason="GSL's CBLAS (libgslcblas) is not installed")
 def test_solver_runs_as_fast_where_gsl_cblas_was_loaded_before_numpy():
     """Inside QGIS on Linux NumPy's products bind to GSL's reference CBLAS (LD_PRELOAD does the same here).
 
@@ -116,7 +116,7 @@ def test_solver_runs_as_fast_where_gsl_cblas_was_loaded_before_numpy():
     """
     code = SOLVER_SECONDS.format(pluginpath=os.path.join(ROOT, "build", "pluginpath"))
     seconds = {}
-    for name, preload in (("plain", None), ("gsl", ctypes.util.find_library("gslcblas"))):
+    for name, preload in (("plain", None), ("gsl", GSL_CBLAS)):
         environment = dict(os.environ, OPENBLAS_NUM_THREADS="1", **({"LD_PRELOAD": preload} if preload else {}))
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                                 env=environment)

@@ -1,5 +1,4 @@
 """The plugin's matrix products equal NumPy's and stay fast where NumPy's CBLAS is GSL's reference one."""
-import ctypes.util
 import json
 import os
 import subprocess
@@ -10,10 +9,10 @@ import time
 import numpy as np
 import pytest
 
+from helpers import GSL_CBLAS
 from insar_deformation_detector.core.matrix_products import matmul
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GSL_CBLAS = ctypes.util.find_library("gslcblas")
 
 
 def _operands(layout, dtype_a, dtype_b):
