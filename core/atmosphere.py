@@ -12,6 +12,7 @@ from scipy import fft
 # Section II-B: ranges found across the UK SatSense data.
 DEFAULT_A_RANGE = (0.7, 1.8)  # mm^2/yr^2
 DEFAULT_B_RANGE = (0.8, 1.6)  # 1/km
+EMBEDDING_BYTES_PER_CELL = 64  # peak while drawing: distances, covariance, spectrum, complex noise and FFTs
 
 
 def exponential_covariance(distance_km, a, b):
@@ -24,6 +25,16 @@ def _embedding_size(n, pixel_size_m, b):
     correlation_px = 1000.0 / (b * pixel_size_m)
     size = max(2 * n, n + int(np.ceil(5 * correlation_px)))
     return size + size % 2
+
+
+def atmosphere_bytes(shape, pixel_size_m, b):
+    """Peak memory (bytes) of drawing a (rows, cols) field at ``pixel_size_m`` with decay ``b`` (1/km).
+
+    The periodic grid spans five e-folding lengths beyond the field, so
+    small pixels or a slow decay need far more memory than the field itself.
+    """
+    cells = _embedding_size(shape[0], pixel_size_m, b) * _embedding_size(shape[1], pixel_size_m, b)
+    return EMBEDDING_BYTES_PER_CELL * cells
 
 
 def _embedding_spectrum(shape, pixel_size_m, a, b):

@@ -16,11 +16,11 @@ import csv
 import json
 import os
 import shutil
-import uuid
 
 import numpy as np
 
 from .errors import InputError
+from .staging import make_staging_folder
 
 FORMAT = "insardefo-dataset"
 VERSION = 1
@@ -65,8 +65,8 @@ class DatasetWriter:
 
     def __init__(self, folder, patch_size, columns, shard_size=SHARD_SIZE):
         self.folder = os.path.abspath(folder)
-        self.staging = os.path.join(os.path.dirname(self.folder),
-                                    f".{os.path.basename(self.folder)}.partial-{uuid.uuid4().hex[:8]}")
+        self._staging_root = make_staging_folder(os.path.dirname(self.folder))
+        self.staging = os.path.join(self._staging_root, "dataset")
         os.makedirs(self.staging)
         self.patch_size = patch_size
         self.shard_size = shard_size
@@ -104,18 +104,15 @@ class DatasetWriter:
         self._replace_destination()
 
     def _replace_destination(self):
-        retired = None
         if os.path.isdir(self.folder):
-            retired = f"{self.staging}-old"
-            os.replace(self.folder, retired)
+            os.replace(self.folder, os.path.join(self._staging_root, "replaced"))
         os.replace(self.staging, self.folder)
-        if retired:
-            shutil.rmtree(retired, ignore_errors=True)
+        shutil.rmtree(self._staging_root, ignore_errors=True)
 
     def abort(self):
         """Remove everything written so far; the destination is untouched."""
         self._csv_file.close()
-        shutil.rmtree(self.staging, ignore_errors=True)
+        shutil.rmtree(self._staging_root, ignore_errors=True)
 
 
 class Dataset:
@@ -133,10 +130,46 @@ class Dataset:
         if self.manifest.get("version") != VERSION:
             raise InputError(parameter, f"{folder} has dataset version {self.manifest.get('version')}; "
                                         f"this plugin reads version {VERSION}")
-        self.labels = np.load(os.path.join(folder, LABELS), allow_pickle=False)
-        self._shards = [np.load(os.path.join(folder, shard["file"]), mmap_mode="r", allow_pickle=False)
-                        for shard in self.manifest["shards"]]
+        try:
+            self._check_manifest()
+            self.labels = self._load(LABELS)
+            self._shards = [self._load(shard["file"], mmap_mode="r") for shard in self.manifest["shards"]]
+            self._check_arrays()
+        except (KeyError, TypeError, ValueError) as error:
+            raise InputError(parameter, f"{folder} is damaged ({error}); make it again with "
+                                        "Synthesize training data") from None
         self._starts = np.array([shard["first"] for shard in self.manifest["shards"]])
+
+    def _load(self, name, mmap_mode=None):
+        """A .npy file of the dataset; ValueError naming it when it is missing, truncated or not an array."""
+        path = os.path.join(self.folder, os.path.basename(name))
+        try:
+            return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as error:
+            raise ValueError(f"{os.path.basename(name)} cannot be read: {error}") from None
+
+    def _check_manifest(self):
+        manifest = self.manifest
+        if not isinstance(manifest.get("classes"), list) or not isinstance(manifest.get("shards"), list):
+            raise ValueError("the manifest lists no classes or shards")
+        if int(manifest["patch_size"]) < 1 or int(manifest["count"]) < 0:
+            raise ValueError("the manifest's patch size or count is invalid")
+
+    def _check_arrays(self):
+        """Shapes and labels as the manifest records them (a truncated shard fails here or on loading)."""
+        size, count = int(self.manifest["patch_size"]), int(self.manifest["count"])
+        if self.labels.shape != (count,) or not np.issubdtype(self.labels.dtype, np.integer):
+            raise ValueError(f"{LABELS} holds {self.labels.shape} {self.labels.dtype} values, not {count} integers")
+        if count and not 0 <= self.labels.min() <= self.labels.max() < len(self.manifest["classes"]):
+            raise ValueError(f"{LABELS} holds class indices outside 0..{len(self.manifest['classes']) - 1}")
+        first = 0
+        for shard, patches in zip(self.manifest["shards"], self._shards):
+            if int(shard["first"]) != first or patches.shape != (int(shard["count"]), size, size):
+                raise ValueError(f"{shard['file']} holds {patches.shape} patches where the manifest records "
+                                 f"{shard['count']} of {size} x {size} from example {first}")
+            first += int(shard["count"])
+        if first != count:
+            raise ValueError(f"the shards hold {first} examples, the manifest {count}")
 
     def __len__(self):
         return len(self.labels)

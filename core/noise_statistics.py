@@ -243,6 +243,7 @@ def estimate(x_m, y_m, v, *, sample_size=4000, max_distance_km=5.0, bins=30, see
     chosen = subsample(len(v), sample_size, np.random.default_rng(seed))
     x_km = np.asarray(x_m, dtype=float)[chosen] / 1000.0
     y_km = np.asarray(y_m, dtype=float)[chosen] / 1000.0
+    _check_bins_fit(x_km, y_km, max_distance_km, bins)
     centred = v[chosen] - v[chosen].mean()
     sill = float(np.mean(centred ** 2))
     sums = pair_sums(x_km, y_km, centred, max_distance_km, bins, progress, is_cancelled)
@@ -254,6 +255,16 @@ def estimate(x_m, y_m, v, *, sample_size=4000, max_distance_km=5.0, bins=30, see
                            sample_size=len(chosen), pairs=int(pairs.sum()), seed=int(seed),
                            max_distance_km=float(max_distance_km), source=source, distance_km=distance,
                            semivariance=semivariance, covariance=covariance, bin_pairs=pairs.astype(np.int64))
+
+
+def _check_bins_fit(x_km, y_km, max_distance_km, bins):
+    """InputError naming MAX_DISTANCE_KM when the map spans fewer distance bins than the fit needs."""
+    span = float(np.hypot(np.ptp(x_km), np.ptp(y_km)))
+    if span < MIN_FIT_BINS * max_distance_km / bins:
+        raise InputError("MAX_DISTANCE_KM", f"{max_distance_km:g} km in {bins} bins is too long for this map, "
+                                            f"which spans {span:.3g} km: its pairs fill fewer than the "
+                                            f"{MIN_FIT_BINS} bins the fit needs. Choose at most {span:.3g} km, a few "
+                                            "times the noise's correlation length (default 5 km)")
 
 
 def estimate_from_raster(path, band=1, *, sample_size=4000, max_distance_km=5.0, bins=30, seed=0,

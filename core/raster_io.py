@@ -1,13 +1,13 @@
 """GDAL raster reading and writing shared by the algorithms."""
 import os
 import shutil
-import tempfile
 from contextlib import contextmanager
 
 import numpy as np
 from osgeo import gdal
 
 from .errors import Cancelled, InputError
+from .staging import make_staging_folder
 
 BLOCK_ROWS = 512  # rows per block when streaming a whole raster
 OUTPUT_OPTIONS = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE",
@@ -94,8 +94,8 @@ def create_like(path, template, options=OUTPUT_OPTIONS, nodata=float("nan"), ban
 def atomic_outputs(*paths):
     """Yield (partial paths, scratch folder); move the partial files in place only on success.
 
-    Each partial file lies in a hidden scratch folder beside its destination
-    (the same file system, so the move is atomic) and keeps the
+    Each partial file lies in a staging folder beside its destination
+    (core.staging: the same file system, so the move is atomic) and keeps the
     destination's extension, which GDAL drivers check. ``None`` entries are
     passed through as ``None``. The scratch folder yielded is the first
     destination's, for side files. A failure or cancellation leaves no
@@ -107,7 +107,7 @@ def atomic_outputs(*paths):
         for target in filter(None, targets):
             directory = os.path.dirname(target)
             if directory not in folders:
-                folders[directory] = tempfile.mkdtemp(prefix=".insardefo-", dir=directory)
+                folders[directory] = make_staging_folder(directory)
         staged = [os.path.join(folders[os.path.dirname(target)], f"part{index}{os.path.splitext(target)[1]}")
                   if target else None for index, target in enumerate(targets)]
         yield staged, next(iter(folders.values()))

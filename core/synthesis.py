@@ -18,12 +18,13 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .atmosphere import DEFAULT_A_RANGE, DEFAULT_B_RANGE, turbulent_atmosphere
+from .atmosphere import DEFAULT_A_RANGE, DEFAULT_B_RANGE, atmosphere_bytes, turbulent_atmosphere
 from .dataset import MANIFEST, DatasetWriter, check_destination
 from .deformation_sources import KNOT_COLUMNS, SourceRanges, checked_range, draw_point_source, draw_tunnel
 from .errors import InputError
 from .interpolation import interpolate_array
 from .line_of_sight import ASCENDING, DESCENDING
+from .memory import check_fits
 from .matrix_completion import MatrixCompletionSettings
 from .scatterer_patterns import builtin_pattern
 from .spike_noise import NuggetNoise
@@ -43,6 +44,7 @@ PATTERN_ATTEMPTS = 20  # measurement patterns tried per source
 SOURCE_ATTEMPTS = 50  # sources tried before giving up
 MAX_PATCH_SIZE = 2048
 MAX_EXAMPLES = 10_000_000
+EXAMPLE_BYTES_PER_PIXEL = 400  # a patch's arrays while it is made and interpolated (matrix completion's SVDs)
 COLUMNS = (["index", "label", "class", "pass", "source", "sense", "peak_los_mm_yr", "depth_m", "volume_m3",
             "centre_east_m", "centre_north_m", "footprint_measurements", "path", "bend", "faces_inside", "knots"]
            + [f"{column}_{end}" for column in KNOT_COLUMNS.values() for end in ("min", "max")]
@@ -238,6 +240,13 @@ def _make_chunk(indices):
     return [make_example(config, index) for index in indices]
 
 
+def example_bytes(config):
+    """Peak memory (bytes) of one worker making one example: the atmosphere at the slowest decay, and the patch."""
+    shape = (config.patch_size, config.patch_size)
+    atmosphere = atmosphere_bytes(shape, config.pixel_size, min(config.atmosphere.b))
+    return atmosphere + EXAMPLE_BYTES_PER_PIXEL * shape[0] * shape[1]
+
+
 def generate_dataset(config, folder, workers=0, progress=None, is_cancelled=None):
     """Write the dataset ``config`` describes to ``folder``; returns a summary dict.
 
@@ -252,6 +261,10 @@ def generate_dataset(config, folder, workers=0, progress=None, is_cancelled=None
     if config.mask is not None:
         config.mask.check(config.patch_size, is_cancelled)
     workers = worker_count(workers)
+    check_fits("PIXEL_SIZE", workers * example_bytes(config),
+               f"{workers} worker(s) drawing {config.patch_size}-pixel patches of {config.pixel_size:g} m",
+               "the atmosphere is drawn over five correlation lengths (about 1 km each) around a patch: "
+               "use larger pixels or fewer workers")
     chunks = [range(start, min(start + CHUNK, config.total)) for start in range(0, config.total, CHUNK)]
     writer = DatasetWriter(folder, config.patch_size, COLUMNS)
     try:

@@ -27,10 +27,11 @@ from osgeo import gdal, ogr, osr
 from scipy.ndimage import maximum_filter
 
 from . import scatterer_patterns
-from .atmosphere import DEFAULT_A_RANGE, DEFAULT_B_RANGE, turbulent_atmosphere
+from .atmosphere import DEFAULT_A_RANGE, DEFAULT_B_RANGE, atmosphere_bytes, turbulent_atmosphere
 from .deformation_sources import KNOT_COLUMNS, SourceRanges, draw_point_source, draw_tunnel
 from .errors import Cancelled, InputError
 from .line_of_sight import ASCENDING
+from .memory import check_fits
 from .mogi import POISSON_RATIO, mogi_displacement
 from .raster_grid import GridSpec
 from .raster_io import OUTPUT_OPTIONS, atomic_outputs, checked
@@ -109,6 +110,9 @@ def make_sparse_scene(height, width, pixel_size=10.0, measured_fraction=0.10, se
 MIN_SIDE, MAX_SIDE = 64, 20000  # pixels per side of a scene: room for a point source .. 200 km at 10 m
 MAX_PIXELS = 50_000_000  # about 230 bytes per pixel at peak (the atmosphere's FFT grid): ~12 GB
 MAX_PIXEL_SIZE = 1000.0  # metres; sources need far smaller pixels in practice (PIXEL_SIZE error)
+SCENE_BYTES_PER_PIXEL = 60  # the scene's own arrays (deformation, footprints, truth, sampling, outputs)
+PIXELS_PER_SOURCE = 100  # at most one source per 10 x 10 pixels, above what fits (footprints keep GAP_PX apart)
+FAILED_SOURCES_TO_STOP = 20  # placing stops (the scene is full) after this many sources in a row found no spot
 SCALED = -1  # a source count of -1 means "scaled with the scene's area"
 KM2_PER_POINT_SOURCE = 9.0  # one point source per 9 km^2 (300 x 300 pixels of 10 m) when SCALED
 KM2_PER_TUNNEL = 49.0  # one tunnel per 49 km^2 (700 x 700 pixels of 10 m) when SCALED
@@ -171,13 +175,27 @@ def check_scene(grid, seed, point_sources, tunnels, threshold):
     for name, value in (("ORIGIN_X", grid.x_min), ("ORIGIN_Y", grid.y_max)):
         if not np.isfinite(value):
             raise InputError(name, f"must be a finite coordinate, got {value}")
+    most = max(1, grid.width * grid.height // PIXELS_PER_SOURCE)
     for name, count in (("POINT_SOURCES", point_sources), ("TUNNELS", tunnels)):
         if count < SCALED:
             raise InputError(name, f"must be a count >= 0, or {SCALED} to scale it with the area; got {count}")
+        if count > most:
+            raise InputError(name, f"{count} sources cannot fit in {grid.width} x {grid.height} pixels "
+                                   f"(at most {most}, one per {PIXELS_PER_SOURCE} pixels); ask for fewer")
     if not (np.isfinite(threshold) and threshold > 0):
         raise InputError("THRESHOLD", f"must be a positive number of mm/yr, got {threshold}")
     if not 0 <= seed < 2 ** 63:
         raise InputError("SEED", f"must be a non-negative integer, got {seed}")
+    check_fits("PIXEL_SIZE", scene_bytes(grid),
+               f"a {grid.width} x {grid.height} scene of {grid.pixel_size:g} m pixels", "the atmosphere is drawn over five correlation lengths (about 1 km each) around the scene: "
+               "use larger pixels or a smaller scene")
+
+
+def scene_bytes(grid):
+    """Peak memory (bytes) of make_scene on ``grid``: the atmosphere at its slowest decay, and the scene."""
+    shape = (grid.height, grid.width)
+    atmosphere = atmosphere_bytes(shape, grid.pixel_size, DEFAULT_B_RANGE[0])
+    return atmosphere + SCENE_BYTES_PER_PIXEL * grid.width * grid.height
 
 
 def make_scene(grid, seed=0, point_sources=SCALED, tunnels=SCALED, geometry=ASCENDING, noise_map=None,
@@ -243,17 +261,28 @@ def _place_sources(requested, grid, geometry, ranges, rng, report, stop):
     """
     shape = (grid.height, grid.width)
     deformation, footprints, sources = np.zeros(shape), np.zeros(shape, dtype=np.int32), []
-    queue = ["tunnel"] * requested["tunnel"] + ["point_source"] * requested["point_source"]
-    for number, kind in enumerate(queue):
-        stop()
-        report(number / max(len(queue), 1), f"Placing source {number + 1} of {len(queue)} ({kind})")
-        for _ in range(DRAWS_PER_SOURCE):
-            stamp = _draw_stamp(kind, grid.pixel_size, _window_shape(kind, grid), geometry, ranges, rng)
-            spot = _free_spot(footprints, stamp, rng) if stamp is not None else None
-            if spot is not None:
-                sources.append(_stamp_onto(stamp, spot, len(sources) + 1, deformation, footprints, grid))
+    total = requested["tunnel"] + requested["point_source"]
+    for kind in ("tunnel", "point_source"):
+        failed = 0
+        for _ in range(requested[kind]):
+            stop()
+            report(len(sources) / max(total, 1), f"Placing source {len(sources) + 1} of {total} ({kind})")
+            placed = _place_one(kind, grid, geometry, ranges, rng, deformation, footprints, sources)
+            failed = 0 if placed else failed + 1
+            if failed == FAILED_SOURCES_TO_STOP:
                 break
     return deformation, footprints, sources
+
+
+def _place_one(kind, grid, geometry, ranges, rng, deformation, footprints, sources):
+    """Draw a source of ``kind`` and stamp it onto a free spot; whether one was found."""
+    for _ in range(DRAWS_PER_SOURCE):
+        stamp = _draw_stamp(kind, grid.pixel_size, _window_shape(kind, grid), geometry, ranges, rng)
+        spot = _free_spot(footprints, stamp, rng) if stamp is not None else None
+        if spot is not None:
+            sources.append(_stamp_onto(stamp, spot, len(sources) + 1, deformation, footprints, grid))
+            return True
+    return False
 
 
 def _window_shape(kind, grid):

@@ -6,10 +6,13 @@ QGIS program itself). Workers do not re-import the parent's main script, as
 spawn normally does: a user's script that calls processing.run without an
 ``if __name__ == "__main__"`` guard would otherwise start over in every
 worker. Each worker runs its maths on one thread, so that the results never
-depend on how many workers share the work.
+depend on how many workers share the work. Workers ignore Ctrl+C (SIGINT, sent
+to the whole process group by a terminal): the parent decides, and ends them
+at once when it stops early.
 """
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -85,6 +88,7 @@ def _exit_when_orphaned(parent_pid):
 
 
 def _start_worker(parent_pid, initializer, initargs):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True).start()
     if initializer is not None:
         initializer(*initargs)
@@ -95,8 +99,10 @@ def process_pool(workers, initializer=None, initargs=()):
     """A ProcessPoolExecutor of ``workers`` single-threaded spawned processes.
 
     Workers start as jobs are submitted, so the environment stays prepared
-    for the pool's whole life. A worker whose parent dies exits within
-    PARENT_POLL_SECONDS (where the OS reports the new parent: not Windows).
+    for the pool's whole life. When the block ends with an exception
+    (Cancel, an error) the workers are terminated rather than left to finish
+    their jobs. A worker whose parent dies exits within PARENT_POLL_SECONDS
+    (where the OS reports the new parent: not Windows).
     """
     context = multiprocessing.get_context("spawn")
     context.set_executable(python_executable())
@@ -105,8 +111,20 @@ def process_pool(workers, initializer=None, initargs=()):
                                    initargs=(os.getpid(), initializer, initargs))
         try:
             yield pool
+        except BaseException:
+            _terminate_workers(pool)
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _terminate_workers(pool):
+    """Stop a pool's running jobs now (Python 3.14's ProcessPoolExecutor.terminate_workers, or its equivalent)."""
+    if hasattr(pool, "terminate_workers"):
+        pool.terminate_workers()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def ordered_results(pool, function, jobs, in_flight, is_cancelled=None):

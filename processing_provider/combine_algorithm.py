@@ -2,7 +2,6 @@
 
 The Processing glue only: ``core.combine.combine_passes`` and ``core.areas.contour_areas``.
 """
-import os
 from functools import partial
 
 from qgis.core import (
@@ -30,7 +29,9 @@ the four pair averages. Where one map of a pair has no data, the other's value s
 output's extent, pixel size and CRS; maps must overlap it.</p>
 <p><b>Outputs</b>: the combined probability (float32, 0-1) and its <i>Detection areas</i> at
 <i>Thresholds</i> (default 0.5, 0.75, 0.9) with level, area_m2, max_probability and
-mean_probability (velocity fields are empty: the passes see different lines of sight).</p>"""
+mean_probability (velocity fields are empty: the passes see different lines of sight).</p>
+<p><b>Memory</b>: maps are read and combined in blocks of rows, so memory follows the width of the
+first ascending map, not its size.</p>"""
 
 
 class CombineAlgorithm(InsarAlgorithm):
@@ -56,6 +57,7 @@ class CombineAlgorithm(InsarAlgorithm):
     def compute(self, parameters, context, feedback):
         from ..core.areas import contour_areas, parse_levels
         from ..core.combine import combine_passes
+        from ..core.value_checks import PROBABILITY, check_raster_values
 
         thresholds = parse_levels(self.parameterAsString(parameters, "THRESHOLDS", context))
         probability = raster_destination(self, parameters, "OUTPUT_PROBABILITY", context)
@@ -65,10 +67,8 @@ class CombineAlgorithm(InsarAlgorithm):
         for name, paths in passes.items():
             if not paths:
                 raise error(name, "needs at least one probability map")
-        inputs = {os.path.abspath(path) for paths in passes.values() for path in paths}
-        for name, path in (("OUTPUT_PROBABILITY", probability), ("OUTPUT_AREAS", areas)):
-            if os.path.abspath(path) in inputs:
-                raise error(name, "must differ from the input maps, which are never overwritten")
+            for path in paths:
+                check_raster_values(path, 1, name, PROBABILITY, is_cancelled=feedback.isCanceled)
         with atomic_outputs(probability, areas) as ((staged_probability, staged_areas), _):
             summary = combine_passes(passes["ASCENDING"], passes["DESCENDING"], staged_probability,
                                      progress=progress_reporter(feedback, 0.0, COMBINE_SHARE),

@@ -15,12 +15,13 @@ from .inputs import progress_reporter
 from .model_inputs import (
     add_metric_outputs,
     advanced,
-    dataset_folders,
     dataset_parameters,
     device_parameter,
     device_value,
     file_destination,
     metric_results,
+    more_dataset_inputs,
+    open_dataset_inputs,
     wrap_parameters,
     wrap_values,
 )
@@ -34,7 +35,9 @@ interval mu and offset tau, P_mu is the maximum over tau, P_final the mean over 
 counts as deformation when P_final is at least 0.5. Intervals and offsets default to the
 model's own (normally 14, 7, 3.5, 1.75 and 0, 3.5, 7, 10.5 mm/yr).</p>
 <p>The datasets' patches must have the model's input size; their classes must be among the
-model's (a point-source set can be scored by a three-class model).</p>"""
+model's (a point-source set can be scored by a three-class model).</p>
+<p><b>Memory</b>: datasets are memory-mapped, so memory follows the network and the batch size,
+not the number of examples.</p>"""
 
 
 class EvaluateAlgorithm(InsarAlgorithm):
@@ -60,9 +63,12 @@ class EvaluateAlgorithm(InsarAlgorithm):
             "OUTPUT_REPORT", "Evaluation report", fileFilter="HTML files (*.html)"))
         add_metric_outputs(self)
 
+    def extra_input_files(self, parameters, context):
+        return more_dataset_inputs(self, parameters, context)
+
     def compute(self, parameters, context, feedback):
         from ..core.evaluation import evaluate
-        from ..core.examples import Examples, open_datasets
+        from ..core.examples import Examples
         from ..core.model_file import load_model
         from ..core.training import choose_device, use_all_cores
         from ..core.training_report import evaluation_html
@@ -73,7 +79,7 @@ class EvaluateAlgorithm(InsarAlgorithm):
         model = load_model(self.parameterAsFile(parameters, "MODEL", context), "MODEL", device)
         intervals, offsets = wrap_values(self, parameters, context,
                                          (model.metadata["intervals_mm_yr"], model.metadata["offsets_mm_yr"]))
-        examples = Examples(open_datasets(dataset_folders(self, parameters, context)))
+        examples = Examples(open_dataset_inputs(self, parameters, context))
         feedback.pushInfo(f"{len(examples)} examples; model {model.metadata['architecture']} for "
                           f"{', '.join(model.classes)}; intervals {intervals} and offsets {offsets} mm/yr")
         result = evaluate(model, examples, intervals, offsets, device,

@@ -4,9 +4,11 @@ Shared Processing glue: velocity points (any OGR point layer, reprojected to
 a projected working CRS) and GDAL rasters, each checked with an error that
 names the parameter to fix.
 """
+import os
 import re
 
 import numpy as np
+from osgeo import gdal
 from qgis.core import (
     QgsCoordinateTransform,
     QgsCsException,
@@ -14,13 +16,18 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingException,
     QgsProcessingParameterBand,
+    QgsProcessingParameterDefinition,
     QgsProcessingParameterField,
     QgsProcessingParameterMapLayer,
+    QgsProcessingParameterNumber,
+    QgsProcessingUtils,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
 
 from ..core.errors import Cancelled, InputError
+from ..core.raster_io import checked
+from ..core.value_checks import VELOCITY, check_raster_values, check_values
 
 READ_REPORT_EVERY = 10000  # features between progress texts and cancel checks
 
@@ -74,7 +81,11 @@ def velocity_raster_path(layer, parameters, layer_parameter="INPUT", target_para
 
 
 def velocity_input_parameters(label):
-    """Definitions of INPUT (velocity points or raster, titled ``label``), FIELD and BAND."""
+    """Definitions of INPUT (velocity points or raster, titled ``label``), FIELD, BAND and NODATA."""
+    nodata = QgsProcessingParameterNumber(
+        "NODATA", "No-data value of the input, where the file or field does not declare one (mm/yr)",
+        type=QgsProcessingParameterNumber.Double, optional=True)
+    nodata.setFlags(nodata.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
     return [
         QgsProcessingParameterMapLayer("INPUT", label,
                                        types=[QgsProcessing.TypeVectorPoint, QgsProcessing.TypeRaster]),
@@ -82,7 +93,27 @@ def velocity_input_parameters(label):
                                     type=QgsProcessingParameterField.Numeric, optional=True),
         QgsProcessingParameterBand("BAND", "Band (raster input)", defaultValue=1, parentLayerParameterName="INPUT",
                                    optional=True),
+        nodata,
     ]
+
+
+def declared_nodata(algorithm, parameters, context):
+    """The NODATA value the user declared (a float), or None."""
+    return algorithm.parameterAsDouble(parameters, "NODATA", context) if is_set(parameters, "NODATA") else None
+
+
+def checked_velocity_raster(path, band, nodata, is_cancelled, parameter="INPUT", nodata_parameter="NODATA"):
+    """``path``, or a virtual raster declaring ``nodata`` on it, once its values are checked to be velocities.
+
+    Values no velocity can have (an undeclared no-data value such as -9999)
+    are refused with a message naming the value and how to declare it.
+    """
+    if nodata is not None:
+        declared = QgsProcessingUtils.generateTempFilename("nodata.vrt")
+        checked(gdal.Translate(declared, path, format="VRT", noData=nodata), f"declare no-data on {path}")
+        path = declared
+    check_raster_values(path, band, parameter, VELOCITY, nodata_parameter, is_cancelled)
+    return path
 
 
 def progress_reporter(feedback, start=0.0, end=1.0):
@@ -101,11 +132,33 @@ def progress_reporter(feedback, start=0.0, end=1.0):
     return report
 
 
+def check_point_layer(layer, parameter):
+    """Refuse a vector layer without point geometries (a CSV or other table read without its x/y columns)."""
+    if layer.geometryType() == QgsWkbTypes.NullGeometry:
+        raise error(parameter, f"{layer.source().split('|')[0]} has no geometry (a table, e.g. a CSV read without "
+                               "its coordinates); make points of it first: Layer > Add Delimited Text Layer "
+                               "with its x and y fields, or native:createpointslayerfromtable")
+    if layer.geometryType() != QgsWkbTypes.PointGeometry:
+        raise error(parameter, "must be a point layer or a raster")
+
+
+def raster_file_layer(algorithm, parameters, name, context):
+    """The raster layer given as ``name``; a file GDAL cannot read is named as such."""
+    layer = algorithm.parameterAsRasterLayer(parameters, name, context)
+    if layer is not None and layer.isValid():
+        return layer
+    value = str(parameters[name])
+    if os.path.isfile(value):
+        raise error(name, f"{value} exists but GDAL cannot read it as a raster")
+    raise error(name, f"{value} was not found (give a raster file or a loaded raster layer)")
+
+
 def working_crs(layer, target, layer_parameter, target_parameter):
     """The projected CRS points are gridded in: ``target`` when valid, else the layer's.
 
     ``target`` is a QgsCoordinateReferenceSystem or None when the user gave none.
     """
+    check_point_layer(layer, layer_parameter)
     if not has_crs(layer.crs()):
         raise error(layer_parameter, "the layer has no valid CRS; set it in Layer Properties > Source")
     if target is not None:
@@ -135,12 +188,15 @@ def velocity_field_index(layer, field_name, layer_parameter, field_parameter):
     return index
 
 
-def read_points(layer, index, crs, context, feedback, layer_parameter, field_parameter):
+def read_points(layer, index, crs, context, feedback, layer_parameter, field_parameter, nodata=None,
+                nodata_parameter=None):
     """Arrays x, y (in ``crs``) and v (mm/yr) of the features with a non-null field ``index``.
 
-    Multipoints contribute each of their points; null values are skipped and
-    counted in the log; infinite or NaN values are an error. With ``index``
-    None only the locations matter: every point reads v = 1.
+    Multipoints contribute each of their points; null values and values
+    equal to ``nodata`` are skipped and counted in the log; infinite or NaN
+    values, and values no velocity can have (an undeclared no-data value),
+    are an error (its advice names ``nodata_parameter`` when given). With
+    ``index`` None only the locations matter: every point reads v = 1.
     """
     field_name = layer.fields().at(index).name() if index is not None else ""
     transform = None
@@ -159,7 +215,7 @@ def read_points(layer, index, crs, context, feedback, layer_parameter, field_par
                 raise Cancelled()
             feedback.setProgressText(f"Reading points ({count} of {total})")
         value = feature.attribute(index) if index is not None else 1.0
-        if is_null(value):
+        if is_null(value) or (nodata is not None and float(value) == nodata):
             nulls += 1
             continue
         geometry = feature.geometry()
@@ -179,12 +235,14 @@ def read_points(layer, index, crs, context, feedback, layer_parameter, field_par
             vs.append(value)
     if not vs:
         if nulls:
-            raise error(field_parameter, f"{field_name!r} is null in every feature")
+            raise error(field_parameter, f"{field_name!r} is null or no-data in every feature")
         raise error(layer_parameter, "the layer has no point geometries")
     v = np.asarray(vs, dtype=float)
     if not np.isfinite(v).all():
         raise error(field_parameter, f"{field_name!r} holds {int((~np.isfinite(v)).sum())} infinite or NaN "
                                      "value(s); remove them or set them to null")
+    if index is not None:
+        check_values(v, field_parameter, VELOCITY, nodata_parameter)
     if nulls:
-        feedback.pushInfo(f"Skipped {nulls} feature(s) with a null {field_name!r}")
+        feedback.pushInfo(f"Skipped {nulls} feature(s) with a null or no-data {field_name!r}")
     return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), v

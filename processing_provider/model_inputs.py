@@ -3,7 +3,6 @@
 Dataset folders (one required, more optional), wrap intervals and offsets,
 the compute device, and the Table I metrics as numeric outputs.
 """
-import os
 
 from qgis.core import (
     QgsProcessingOutputNumber,
@@ -37,13 +36,26 @@ def dataset_parameters(label):
                                          optional=True)]
 
 
-def dataset_folders(algorithm, parameters, context):
-    """The dataset folders given in DATASET and MORE_DATASETS, in order."""
-    folders = [algorithm.parameterAsFile(parameters, "DATASET", context)]
+def dataset_inputs(algorithm, parameters, context):
+    """[(parameter, folder)]: DATASET, then each folder of MORE_DATASETS, in order."""
+    folders = [("DATASET", algorithm.parameterAsFile(parameters, "DATASET", context))]
     if is_set(parameters, "MORE_DATASETS"):
         more = algorithm.parameterAsString(parameters, "MORE_DATASETS", context)
-        folders += [folder.strip() for folder in more.split(";") if folder.strip()]
+        folders += [("MORE_DATASETS", folder.strip()) for folder in more.split(";") if folder.strip()]
     return folders
+
+
+def open_dataset_inputs(algorithm, parameters, context):
+    """core.dataset.Dataset of each dataset folder; a bad one is an InputError naming its parameter."""
+    from ..core.dataset import Dataset
+
+    return [Dataset(folder, name) for name, folder in dataset_inputs(algorithm, parameters, context)]
+
+
+def more_dataset_inputs(algorithm, parameters, context):
+    """[("MORE_DATASETS", folder)]: the inputs file_guard cannot see in a text parameter."""
+    return [(name, folder) for name, folder in dataset_inputs(algorithm, parameters, context)
+            if name == "MORE_DATASETS"]
 
 
 def wrap_parameters(optional=False):
@@ -84,13 +96,11 @@ def metric_results(metrics):
 
 
 def file_destination(algorithm, parameters, name, context):
-    """The path of file destination ``name`` (None when optional and unset); its folder must exist."""
+    """The path of file destination ``name`` (None when optional and unset)."""
     if not is_set(parameters, name) and algorithm.parameterDefinition(name).flags() & \
             QgsProcessingParameterDefinition.FlagOptional:
         return None
     path = algorithm.parameterAsFileOutput(parameters, name, context)
     if not path:
         raise error(name, "needs a file path")
-    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        raise error(name, f"the folder of {path} does not exist")
     return path

@@ -1,6 +1,8 @@
-"""Output checks the algorithms share: GeoTIFF destinations, the areas GeoPackage, contour levels, no overwriting."""
-import os
+"""Output parameters the algorithms share: GeoTIFF destinations, the areas GeoPackage, contour levels.
 
+That no output overwrites an input or another output is checked for every
+algorithm in file_guard.
+"""
 from qgis.core import QgsProcessing, QgsProcessingParameterString, QgsProcessingParameterVectorDestination
 
 from .inputs import error
@@ -36,14 +38,5 @@ def area_destination(algorithm, parameters, context):
         raise error("OUTPUT_AREAS", "needs a file path")
     if not path.lower().endswith(".gpkg"):
         raise error("OUTPUT_AREAS", f"must be a GeoPackage (.gpkg) file, got {path}")
-    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        raise error("OUTPUT_AREAS", f"the folder of {path} does not exist")
     return path
 
-
-def check_outputs_differ_from_input(layer, outputs):
-    """Refuse an output path (``outputs``: {parameter: path or None}) that is the INPUT layer's file."""
-    source = os.path.abspath(layer.source().split("|")[0])
-    for name, path in outputs.items():
-        if path and os.path.abspath(path) == source:
-            raise error(name, "must differ from INPUT, which is never overwritten")

@@ -13,7 +13,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from .inputs import error, is_set, read_points, velocity_field_index, working_crs
+from .inputs import declared_nodata, error, is_set, read_points, velocity_field_index, working_crs
 
 
 def gridding_parameters():
@@ -43,7 +43,8 @@ def grid_points(algorithm, layer, parameters, context, feedback, path):
     pixel_size = algorithm.parameterAsDouble(parameters, "PIXEL_SIZE", context)
     if not (math.isfinite(pixel_size) and pixel_size > 0):
         raise error("PIXEL_SIZE", f"must be a positive number of map units, got {pixel_size}")
-    x, y, v = read_points(layer, index, crs, context, feedback, "INPUT", "FIELD")
+    x, y, v = read_points(layer, index, crs, context, feedback, "INPUT", "FIELD",
+                          declared_nodata(algorithm, parameters, context), "NODATA")
 
     extent = None
     if is_set(parameters, "EXTENT"):

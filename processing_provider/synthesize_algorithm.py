@@ -23,12 +23,11 @@ from qgis.core import (
     QgsProcessingUtils,
     QgsRasterLayer,
     QgsVectorLayer,
-    QgsWkbTypes,
 )
 
 from ..core.errors import InputError
 from .algorithm_base import InsarAlgorithm
-from .inputs import error, is_set, progress_reporter, raster_path, read_points, working_crs
+from .inputs import check_point_layer, error, is_set, progress_reporter, raster_file_layer, raster_path, read_points, working_crs
 
 KINDS = [("point", "Point sources (coal mining subsidence and uplift)"),
          ("line", "Tunnels (settlement troughs along tunnel paths)"),
@@ -82,7 +81,11 @@ LOS velocity, trough sizes, atmosphere, sampling density...) and manifest.json. 
 at training time, so one dataset serves every wrap interval. The same <i>Seed</i> gives the same
 dataset bit for bit. All cores are used; with matrix completion expect about 3 examples per second
 per core at 224 x 224 pixels (the paper's 10,000 per class, three classes: under 1.5 hours on
-2 cores).</p>"""
+2 cores).</p>
+<p><b>Memory</b>: each worker holds one example at a time, about 60 MB at 224 x 224 pixels of 10 m
+(the atmosphere is drawn over five correlation lengths around the patch, so smaller pixels need
+more); settings that would exceed the machine's memory are refused before any work, naming
+<i>Pixel size</i>.</p>"""
 
 
 def _range_parameter(name, label, default):
@@ -163,6 +166,11 @@ class SynthesizeAlgorithm(InsarAlgorithm):
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, "Dataset folder"))
         self.addOutput(QgsProcessingOutputNumber(self.EXAMPLES, "Examples written"))
 
+    def checkParameterValues(self, parameters, context):  # noqa: N802 (QGIS API)
+        """QGIS's checks of every parameter but NOISE_MAP, which _noise says more about."""
+        others = {name: value for name, value in parameters.items() if name != self.NOISE_MAP}
+        return super().checkParameterValues(others, context)
+
     def compute(self, parameters, context, feedback):
         from ..core.synthesis import generate_dataset
 
@@ -231,13 +239,13 @@ class SynthesizeAlgorithm(InsarAlgorithm):
         import numpy as np
 
         from ..core.spike_noise import sample_noise_map
+        from ..core.value_checks import check_raster_values
 
         if not is_set(parameters, self.NOISE_MAP):
             return None
-        layer = self.parameterAsRasterLayer(parameters, self.NOISE_MAP, context)
-        if layer is None:
-            raise error(self.NOISE_MAP, f"could not be loaded as a raster: {parameters[self.NOISE_MAP]}")
-        noise = sample_noise_map(raster_path(layer, self.NOISE_MAP), np.random.default_rng(0),
+        path = raster_path(raster_file_layer(self, parameters, self.NOISE_MAP, context), self.NOISE_MAP)
+        check_raster_values(path, 1, self.NOISE_MAP, is_cancelled=feedback.isCanceled)
+        noise = sample_noise_map(path, np.random.default_rng(0),
                                  is_cancelled=feedback.isCanceled)
         feedback.pushInfo(f"Spike noise from {noise.describe()}")
         return noise
@@ -269,8 +277,7 @@ class SynthesizeAlgorithm(InsarAlgorithm):
 
         from ..core.raster_grid import grid_for_points, write_point_raster
 
-        if layer.geometryType() != QgsWkbTypes.PointGeometry:
-            raise error(self.MASK_SOURCE, "must be a point layer or a raster")
+        check_point_layer(layer, self.MASK_SOURCE)
         if layer.crs().isGeographic():
             raise error(self.MASK_SOURCE, f"is in a geographic CRS ({layer.crs().authid()}, degrees); "
                                           "reproject it to a projected CRS in metres first")

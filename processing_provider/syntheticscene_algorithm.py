@@ -6,7 +6,6 @@ makes the scene and writes its files. Errors in the user's input become
 :class:`QgsProcessingException` messages that start with the name of the
 parameter to fix; cancelling stops cleanly and leaves no output file.
 """
-import os
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -46,7 +45,9 @@ satellite (uplift).</p>
 projected in metres, and <b>Origin X</b>, <b>Origin Y</b> (CRS units, default 400000, 400000: the
 scene then covers the Yorkshire coalfield) are the upper-left corner of the scene. A warning says when the scene lies
 outside the CRS's area of use. Memory: about 250 bytes per pixel (1 GB at 2000 x 2000), most of it
-for the atmosphere; the default scene takes 10-20 s.</p>
+for the atmosphere, and more with pixels under about 5 m (the atmosphere is drawn over five
+correlation lengths around the scene); a scene that would exceed the machine's memory is refused
+before any work. The default scene takes 10-20 s.</p>
 <p><b>Point sources</b>: how many coal-mining sources (Mogi point sources at 3-80 m depth, volume
 change 2-1000 m³/yr); <b>Tunnels</b>: how many tunnelling troughs (sagging and hogging zones 30-80 m
 wide, 1-10 and 1-5 mm/yr deep, varying along a straight or curved track). -1 (default) scales the
@@ -239,7 +240,7 @@ class SyntheticSceneAlgorithm(InsarAlgorithm):
         return crs
 
     def _destinations(self, parameters, context):
-        """{core output name: path or None}, each with its file type and all different."""
+        """{core output name: path or None}, each with its file type."""
         paths = {}
         for parameter, (name, extension) in self.DESTINATIONS.items():
             path = self.parameterAsOutputLayer(parameters, parameter, context) if is_set(parameters, parameter) else ""
@@ -247,19 +248,21 @@ class SyntheticSceneAlgorithm(InsarAlgorithm):
                 raise error(parameter, "needs a file path")
             if path and not path.lower().endswith(extension):
                 raise error(parameter, f"must be a {extension} file, got {path}")
-            if path and os.path.abspath(path) in [os.path.abspath(other) for other in paths.values() if other]:
-                raise error(parameter, f"{path} is already another output")
             paths[name] = path or None
         return paths
 
     def _noise_map(self, parameters, context):
         """Path of the NOISE_MAP raster, or None when not given."""
+        from ..core.value_checks import check_raster_values
+
         if not is_set(parameters, self.NOISE_MAP):
             return None
         layer = self.parameterAsLayer(parameters, self.NOISE_MAP, context)
         if not isinstance(layer, QgsRasterLayer) or not layer.isValid():
             raise error(self.NOISE_MAP, "could not be loaded as a raster")
-        return gdal_file(layer, self.NOISE_MAP)
+        path = gdal_file(layer, self.NOISE_MAP)
+        check_raster_values(path, 1, self.NOISE_MAP)
+        return path
 
     def _warn_outside_area(self, crs, grid, context, feedback):
         """Warn when the scene's corners leave the CRS's area of use (coordinates there are distorted)."""

@@ -8,6 +8,7 @@ report and learning curve come from ``core.training_report``.
 import os
 import shutil
 import tempfile
+import time
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -36,12 +37,13 @@ from .inputs import error, gdal_file, is_set, progress_reporter, raster_path
 from .model_inputs import (
     add_metric_outputs,
     advanced,
-    dataset_folders,
     dataset_parameters,
     device_parameter,
     device_value,
     file_destination,
     metric_results,
+    more_dataset_inputs,
+    open_dataset_inputs,
     wrap_parameters,
     wrap_values,
 )
@@ -67,7 +69,9 @@ the learning rate given (1e-4 suits AlexNet from scratch; expect several epochs 
 before it learns when no ImageNet weights are given); training stops early when the
 validation loss has not improved for <b>patience</b> epochs, or after the epoch that passes the
 <b>time limit</b>, and the best epoch is kept. After
-every better epoch the model file is rewritten, so Cancel leaves the last good checkpoint.</p>
+every better epoch a checkpoint is saved: the model file appears only when training ends, and Cancel
+keeps the best epoch so far beside it as <i>name</i>.checkpoint-<i>time</i>.pt, to give as
+<i>Initial weights</i> to continue.</p>
 <p><b>Maps for fast detection</b> (optional, padded AlexNets and 224-pixel datasets; not needed
 for AlexNet without padding): dense velocity
 rasters (mm/yr, at least 512 x 512 pixels; synthetic scenes or your own interpolated maps, no
@@ -81,7 +85,9 @@ about 110 s).</p>
 metrics (accuracy, precision, recall, false positive rate, %) with the confusion matrix, measured
 on the validation set the way the detector works: every look, the maximum over offsets, the mean
 over intervals, deformation when that is at least 0.5.</p>
-<p>All CPU cores are used; the GPU when PyTorch sees one (Device: automatic).</p>"""
+<p>All CPU cores are used; the GPU when PyTorch sees one (Device: automatic).</p>
+<p><b>Memory</b>: datasets are memory-mapped, so memory follows the network and the batch size,
+not the number of examples.</p>"""
 
 
 class TrainAlgorithm(InsarAlgorithm):
@@ -150,46 +156,39 @@ class TrainAlgorithm(InsarAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("BEST_EPOCH", "Best epoch"))
         self.addOutput(QgsProcessingOutputNumber("EPOCHS_RUN", "Epochs run"))
 
+    def extra_input_files(self, parameters, context):
+        return more_dataset_inputs(self, parameters, context)
+
     def compute(self, parameters, context, feedback):
-        from ..core.examples import Examples, open_datasets
+        from ..core.examples import Examples
         from ..core.shared_training import SharedFormTrainer
+        from ..core.value_checks import check_raster_values
         from ..core.training import train
-        from ..core.training_report import learning_curve_png, training_html
 
         config = self._config(parameters, context)
         model_path, report_path, curve_path = (file_destination(self, parameters, name, context)
                                                for name in ("OUTPUT_MODEL", "OUTPUT_REPORT", "OUTPUT_CURVE"))
-        datasets = open_datasets(dataset_folders(self, parameters, context))
+        datasets = open_dataset_inputs(self, parameters, context)
         negatives = self._real_negatives(parameters, context, feedback, datasets)
         examples = Examples(datasets, negatives)
         feedback.pushInfo(f"{len(examples)} examples, classes {', '.join(examples.classes)}: "
                           f"{examples.describe()['class_counts']}")
         context_rasters = [gdal_file(layer, "CONTEXT_RASTERS")
                            for layer in self.parameterAsLayerList(parameters, "CONTEXT_RASTERS", context)]
-        try:
-            if context_rasters:
-                result = SharedFormTrainer(examples, config, model_path, context_rasters,
-                                           progress=progress_reporter(feedback), is_cancelled=feedback.isCanceled,
-                                           log=feedback.pushInfo).run()
-            else:
-                result = train(examples, config, model_path, progress=progress_reporter(feedback),
-                               is_cancelled=feedback.isCanceled, log=feedback.pushInfo)
-        except Cancelled:
-            kept = "the last good checkpoint is kept" if os.path.exists(model_path) else "no model was written"
-            raise Cancelled(f"Cancelled: {kept} ({model_path}).") from None
-        curve = learning_curve_png(result["history"])
-        settings = {**result["metadata"]["training"], "architecture": config.architecture,
-                    "initial weights": result["metadata"]["initial_weights"], "model": model_path}
-        shared_form = result["metadata"].get("shared_form_training")
-        if shared_form:
-            settings["shared form trained to agree on"] = ", ".join(shared_form["context_rasters"])
-            settings["shared-form symmetric KL, last 100 steps"] = f"{shared_form['recent_symmetric_kl']:.4f}"
-        with atomic_outputs(report_path, curve_path) as ((partial_report, partial_curve), _):
-            with open(partial_report, "w", encoding="utf-8") as handle:
-                handle.write(training_html(result, examples.classes, settings, curve))
-            if partial_curve:
-                with open(partial_curve, "wb") as handle:
-                    handle.write(curve)
+        for path in context_rasters:
+            check_raster_values(path, 1, "CONTEXT_RASTERS", is_cancelled=feedback.isCanceled)
+        with atomic_outputs(model_path, report_path, curve_path) as (staged, _):
+            try:
+                if context_rasters:
+                    result = SharedFormTrainer(examples, config, staged[0], context_rasters,
+                                               progress=progress_reporter(feedback),
+                                               is_cancelled=feedback.isCanceled, log=feedback.pushInfo).run()
+                else:
+                    result = train(examples, config, staged[0], progress=progress_reporter(feedback),
+                                   is_cancelled=feedback.isCanceled, log=feedback.pushInfo)
+            except Cancelled:
+                raise Cancelled(_keep_checkpoint(staged[0], model_path)) from None
+            self._write_report(result, examples, config, model_path, staged[1], staged[2])
         metrics = result["metrics"]
         feedback.pushInfo("Validation, detector settings: " + ", ".join(
             f"{name} {metrics[name]:.2f}%" for name in ("accuracy", "precision", "recall", "false_positive_rate")))
@@ -198,6 +197,24 @@ class TrainAlgorithm(InsarAlgorithm):
         if curve_path:
             results["OUTPUT_CURVE"] = curve_path
         return results
+
+    @staticmethod
+    def _write_report(result, examples, config, model_path, report_path, curve_path):
+        """The HTML report (and the learning curve PNG when ``curve_path`` is set) of a finished training."""
+        from ..core.training_report import learning_curve_png, training_html
+
+        curve = learning_curve_png(result["history"])
+        settings = {**result["metadata"]["training"], "architecture": config.architecture,
+                    "initial weights": result["metadata"]["initial_weights"], "model": model_path}
+        shared_form = result["metadata"].get("shared_form_training")
+        if shared_form:
+            settings["shared form trained to agree on"] = ", ".join(shared_form["context_rasters"])
+            settings["shared-form symmetric KL, last 100 steps"] = f"{shared_form['recent_symmetric_kl']:.4f}"
+        with open(report_path, "w", encoding="utf-8") as handle:
+            handle.write(training_html(result, examples.classes, settings, curve))
+        if curve_path:
+            with open(curve_path, "wb") as handle:
+                handle.write(curve)
 
     def _config(self, parameters, context):
         from ..core.training import TrainingConfig
@@ -223,6 +240,7 @@ class TrainAlgorithm(InsarAlgorithm):
     def _real_negatives(self, parameters, context, feedback, datasets):
         """(M, P, P) float32 stable-ground patches (mm/yr) or None when no layer is given."""
         from ..core.real_negatives import cut_stable_patches
+        from ..core.value_checks import check_raster_values
 
         if not is_set(parameters, "REAL_NEGATIVES"):
             return None
@@ -238,6 +256,7 @@ class TrainAlgorithm(InsarAlgorithm):
                 crs = QgsRasterLayer(path, "real negatives", "gdal").crs()
             elif isinstance(layer, QgsRasterLayer):
                 path, crs = raster_path(layer, "REAL_NEGATIVES"), layer.crs()
+                check_raster_values(path, 1, "REAL_NEGATIVES", is_cancelled=feedback.isCanceled)
             else:
                 raise error("REAL_NEGATIVES", "must be a raster or a point layer")
             count = self.parameterAsInt(parameters, "REAL_NEGATIVE_COUNT", context)
@@ -281,3 +300,23 @@ class TrainAlgorithm(InsarAlgorithm):
             geometry.transform(transform)
             wkts.append(geometry.asWkt())
         return wkts
+
+
+def _keep_checkpoint(staged_model, model_path):
+    """Move a cancelled run's best epoch beside ``model_path`` under a new name; returns the Cancel message.
+
+    OUTPUT_MODEL itself is written only by a finished run; the checkpoint
+    (the best epoch so far) can be given as INIT_WEIGHTS to continue.
+    """
+    if not os.path.exists(staged_model):
+        return "Cancelled before the first epoch ended: no model was written."
+    stem = os.path.splitext(model_path)[0]
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    checkpoint = f"{stem}.checkpoint-{stamp}.pt"
+    suffix = 1
+    while os.path.exists(checkpoint):
+        suffix += 1
+        checkpoint = f"{stem}.checkpoint-{stamp}-{suffix}.pt"
+    os.replace(staged_model, checkpoint)
+    return (f"Cancelled: {model_path} was not written; the best epoch so far is kept in {checkpoint} "
+            "(give it as INIT_WEIGHTS to continue training).")

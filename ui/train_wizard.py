@@ -98,8 +98,9 @@ class TrainWizard(QWizard):
     def _run_page(self):
         page = QWizardPage()
         page.setTitle("Run")
-        page.setSubTitle("Synthesize, train, evaluate. This takes a while on a CPU; Cancel keeps the last good model.")
-        self.panel = TaskPanel("Start", "Cancelled; the last good model, if any, is kept.")
+        page.setSubTitle("Synthesize, train, evaluate. This takes a while on a CPU; "
+                         "Cancel keeps the best epoch so far.")
+        self.panel = TaskPanel("Start", "Cancelled; the best epoch so far, if any, is kept as a checkpoint.")
         self.panel.start_button.clicked.connect(self.start)
         self.metrics = QLabel()
         self.curve = QLabel()
