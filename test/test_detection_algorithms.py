@@ -164,7 +164,7 @@ def test_detect_never_writes_over_its_input(run, source_scene, tmp_path):
     with pytest.raises(QgsProcessingException) as error:
         run("detect", INPUT=paths["sparse"], OUTPUT_PROBABILITY=paths["sparse"],
             OUTPUT_AREAS=str(tmp_path / "areas.gpkg"))
-    assert "OUTPUT_PROBABILITY: must differ from INPUT" in str(error.value)
+    assert "OUTPUT_PROBABILITY: is the same file as INPUT" in str(error.value)
     assert file_hash(paths["sparse"]) == before and os.listdir(tmp_path) == []
 
 
@@ -174,7 +174,7 @@ def test_combine_refuses_maps_that_do_not_fit(run, tmp_path):
                        geotransform=(900000.0, 10.0, 0.0, 900000.0, 0.0, -10.0))
     velocity = write_raster(str(tmp_path / "velocity.tif"), np.full((20, 20), 7.0))
     for descending, words in ((far, "DESCENDING: " + far + " does not overlap"),
-                              (velocity, "values outside 0-1")):
+                              (velocity, "DESCENDING: holds 400 value(s) from 7 to 7, outside what a probability")):
         with pytest.raises(QgsProcessingException) as error:
             run("combine", ASCENDING=[inside], DESCENDING=[descending], OUTPUT_PROBABILITY=str(tmp_path / "c.tif"),
                 OUTPUT_AREAS=str(tmp_path / "c.gpkg"))

@@ -23,7 +23,7 @@ def test_class_factory_with_no_iface_registers_the_provider(plugin):
 def test_parameters_defaults_and_advanced_flags(plugin):
     algorithm = QgsApplication.processingRegistry().algorithmById("insardefo:interpolate")
     names = [parameter.name() for parameter in algorithm.parameterDefinitions()]
-    assert names == ["INPUT", "FIELD", "BAND", "PIXEL_SIZE", "EXTENT", "TARGET_CRS", "METHOD", "P", "SIGMA",
+    assert names == ["INPUT", "FIELD", "BAND", "NODATA", "PIXEL_SIZE", "EXTENT", "TARGET_CRS", "METHOD", "P", "SIGMA",
                      "TAU", "MAX_ITERATIONS", "MAX_DISTANCE", "TILE_SIZE", "OUTPUT", "NOISE"]
     defaults = {"P": 0.8, "SIGMA": 5.0, "TAU": 1e-4, "MAX_ITERATIONS": 200, "MAX_DISTANCE": 20.0,
                 "TILE_SIZE": 2500}
