@@ -7,6 +7,7 @@ as a scripting user runs them.
 import json
 import os
 import pty
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,11 +15,10 @@ import time
 
 import numpy as np
 import pytest
-from qgis.core import QgsProcessingException
-
 from conftest import file_hash, tree_hashes
-from helpers import smooth_velocity, write_points, write_raster
+from helpers import read_raster, smooth_velocity, write_points, write_raster
 from insar_deformation_detector.core.staging import PREFIX
+from qgis.core import QgsProcessingException
 
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "models",
                              "default.pt")
@@ -174,11 +174,10 @@ def test_stale_staging_of_dead_runs_on_this_host_is_removed(run, files, tmp_path
 
 
 def sentinel_raster(path, files):
-    """The sparse test raster with -9999 in every unmeasured cell and no no-data declared."""
-    from helpers import read_raster
-
+    """(The sparse test raster with -9999 in every unmeasured cell and no no-data declared, measured cells)."""
     values, _ = read_raster(files["sparse"])
-    return write_raster(path, np.where(np.isfinite(values), values, -9999.0), nodata=None), int(np.isfinite(values).sum())
+    measured = int(np.isfinite(values).sum())
+    return write_raster(path, np.where(np.isfinite(values), values, -9999.0), nodata=None), measured
 
 
 @pytest.mark.parametrize("algorithm", ["interpolate", "noisestats", "threshold", "detect"])
@@ -214,8 +213,6 @@ def test_combine_refuses_a_map_without_a_valid_cell(run, files, tmp_path):
 
 def truncated_copy(dataset, folder):
     """A copy of ``dataset`` whose first shard lost its second half."""
-    import shutil
-
     shutil.copytree(dataset, folder)
     shard = os.path.join(folder, "patches_00000.npy")
     with open(shard, "r+b") as handle:
@@ -316,7 +313,7 @@ def large_rasters(tmp_path_factory):
 
 
 def run_until(qgis_process, arguments, marker, timeout=240):
-    """Start qgis_process on a terminal (its output unbuffered) and return (process, pty, text) once ``marker`` shows."""
+    """Start qgis_process on a terminal (output unbuffered); (process, pty, text so far) once ``marker`` shows."""
     qgis_process.enable_plugin()
     controller, terminal = pty.openpty()
     process = subprocess.Popen([qgis_process.executable, *arguments], env=qgis_process.environment(),
