@@ -19,9 +19,9 @@ from .examples import NEGATIVE_CLASS
 from .gap_filling import FILL_REACH_PX, fill_gaps
 from .networks import INPUT_SIZE
 from .probability_map import MERGE_RADIUS, Lattice, check_size, merged_map
-from .raster_io import (OUTPUT_OPTIONS, PACKED_SCRATCH_OPTIONS, atomic_outputs, count_finite, create_like,
-                        open_band, read_window)
+from .raster_io import OUTPUT_OPTIONS, PACKED_SCRATCH_OPTIONS, atomic_outputs, create_like, open_band, read_window
 from .shared_classifier import shared_classifier
+from .value_checks import VELOCITY, check_band_values
 from .window_probabilities import no_deformation, per_window_probabilities, shared_probabilities, valid_counts
 from .wrapping import DEFAULT_INTERVALS, DEFAULT_OFFSETS
 
@@ -169,7 +169,7 @@ def detect_raster(velocity_path, model, output_path, kinds_path=None, settings=D
     check_size(height, width, model.input_size)
     lattices = (Lattice(height, model.input_size, settings.stride), Lattice(width, model.input_size, settings.stride))
     report(0.0, "Checking the velocities")
-    count_finite(source, height, width, is_cancelled)
+    check_band_values(source, height, width, "INPUT", VELOCITY, "NODATA", is_cancelled)
     tiles = _tiles(height, width, settings.tile_size)
     with atomic_outputs(output_path, kinds_path) as (staged, _):
         output = create_like(staged[0], dataset, OUTPUT_OPTIONS)

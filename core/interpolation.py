@@ -14,9 +14,9 @@ from scipy.ndimage import distance_transform_edt
 from .delaunay import delaunay_interpolate
 from .errors import InputError
 from .matrix_completion import MatrixCompletionSettings, complete_fast
-from .raster_io import (SCRATCH_OPTIONS, atomic_outputs, count_finite, create_like, open_band, read_window,
-                        row_blocks)
+from .raster_io import SCRATCH_OPTIONS, atomic_outputs, create_like, open_band, read_window, row_blocks
 from .spike_noise import spike_noise_map
+from .value_checks import VELOCITY, check_band_values
 from .tiling import blend_weights, make_tiles
 
 METHODS = ("matrix_completion", "delaunay")
@@ -87,8 +87,8 @@ def _validate(settings, max_distance, tile_size, method):
 
 
 def _count_measurements(band, height, width, is_cancelled):
-    """Number of finite cells; raises InputError on infinite values or too few cells."""
-    measured = count_finite(band, height, width, is_cancelled)
+    """Number of finite cells; raises InputError on infinite values, values no velocity has, or too few cells."""
+    measured = check_band_values(band, height, width, "INPUT", VELOCITY, "NODATA", is_cancelled)
     if measured < 3:
         raise InputError("INPUT", f"has {measured} valid cell(s); interpolation needs at least 3")
     return measured

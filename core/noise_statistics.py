@@ -25,6 +25,7 @@ from .dependencies import require
 from .errors import Cancelled, InputError
 from .raster_io import BLOCK_ROWS, atomic_outputs, open_band, read_window, row_blocks
 from .subsample import keep_smallest_keys
+from .value_checks import VELOCITY, ValueTally, declare_advice
 
 FORMAT = "insardefo-noisestats"
 VERSION = 1
@@ -119,12 +120,13 @@ def metres_per_unit(projection_wkt):
     return reference.GetLinearUnits()
 
 
-def sample_raster(path, band_number, sample_size, rng, progress=None, is_cancelled=None):
+def sample_raster(path, band_number, sample_size, rng, progress=None, is_cancelled=None, inspect=None):
     """A uniform random subsample of the measured pixels of a velocity raster.
 
     Streams the band in row blocks (nodata and NaN are unmeasured) and keeps
     the pixels with the ``sample_size`` smallest random keys (bottom-k
     sampling), so memory follows the block and the sample, not the raster.
+    ``inspect(block)``, when given, sees every block (NaN where no data).
     Returns (x_m, y_m, v, measurements): pixel centres in metres, velocities
     in mm/yr (1-D arrays of the sample) and the number of measured pixels.
     """
@@ -142,6 +144,8 @@ def sample_raster(path, band_number, sample_size, rng, progress=None, is_cancell
         if np.isinf(block).any():
             raise InputError("INPUT", f"holds infinite values (first in rows {row}-{row + rows - 1}); "
                                       "set them to nodata first")
+        if inspect is not None:
+            inspect(block)
         block_rows, cols = np.nonzero(np.isfinite(block))
         measurements += len(cols)
         keys = rng.random(len(cols))
@@ -269,8 +273,13 @@ def _check_bins_fit(x_km, y_km, max_distance_km, bins):
 
 def estimate_from_raster(path, band=1, *, sample_size=4000, max_distance_km=5.0, bins=30, seed=0,
                          progress=None, is_cancelled=None):
-    """Noise statistics of a velocity raster (mm/yr; nodata and NaN are unmeasured), streamed."""
+    """Noise statistics of a velocity raster (mm/yr; nodata and NaN are unmeasured), streamed.
+
+    Values no velocity can have (an undeclared no-data value) are refused,
+    checked in the same pass as the sampling.
+    """
     validate_settings(sample_size, max_distance_km, bins, seed)
+    tally = ValueTally(VELOCITY)
 
     def sampling_progress(fraction, message):
         _report(progress, 0.5 * fraction, message)
@@ -279,9 +288,10 @@ def estimate_from_raster(path, band=1, *, sample_size=4000, max_distance_km=5.0,
         _report(progress, 0.5 + 0.5 * fraction, message)
 
     x, y, v, measurements = sample_raster(path, band, sample_size, np.random.default_rng(seed),
-                                          sampling_progress, is_cancelled)
+                                          sampling_progress, is_cancelled, inspect=tally.add)
     if measurements == 0:
         raise InputError("INPUT", "has no valid cell: every cell is nodata or NaN")
+    tally.check("INPUT", declare_advice("NODATA"))
     return estimate(x, y, v, sample_size=sample_size, max_distance_km=max_distance_km, bins=bins, seed=seed,
                     source=path, measurements=measurements, progress=pair_progress, is_cancelled=is_cancelled)
 

@@ -55,11 +55,13 @@ def row_blocks(height, block_rows=BLOCK_ROWS):
     return [(row, min(block_rows, height - row)) for row in range(0, height, block_rows)]
 
 
-def count_finite(band, height, width, is_cancelled=None, parameter="INPUT"):
+def count_finite(band, height, width, is_cancelled=None, parameter="INPUT", inspect=None):
     """Number of finite cells of a band, streamed in row blocks.
 
     Raises InputError naming ``parameter`` when a cell is infinite or no
     cell is valid, and core.errors.Cancelled when ``is_cancelled()`` turns true.
+    ``inspect(block)``, when given, sees every block (NaN where no data) in
+    the same pass.
     """
     valid = 0
     for row, rows in row_blocks(height):
@@ -69,6 +71,8 @@ def count_finite(band, height, width, is_cancelled=None, parameter="INPUT"):
         if np.isinf(block).any():
             raise InputError(parameter, f"holds infinite values (first in rows {row}-{row + rows - 1}); "
                                         "set them to nodata first")
+        if inspect is not None:
+            inspect(block)
         valid += int(np.isfinite(block).sum())
     if valid == 0:
         raise InputError(parameter, "has no valid cell: every cell is nodata or NaN")

@@ -187,7 +187,8 @@ def check_scene(grid, seed, point_sources, tunnels, threshold):
     if not 0 <= seed < 2 ** 63:
         raise InputError("SEED", f"must be a non-negative integer, got {seed}")
     check_fits("PIXEL_SIZE", scene_bytes(grid),
-               f"a {grid.width} x {grid.height} scene of {grid.pixel_size:g} m pixels", "the atmosphere is drawn over five correlation lengths (about 1 km each) around the scene: "
+               f"a {grid.width} x {grid.height} scene of {grid.pixel_size:g} m pixels",
+               "the atmosphere is drawn over five correlation lengths (about 1 km each) around the scene: "
                "use larger pixels or a smaller scene")
 
 

@@ -13,7 +13,8 @@ import numpy as np
 from scipy.ndimage import maximum_filter, median_filter
 
 from .errors import Cancelled, InputError
-from .raster_io import OUTPUT_OPTIONS, PACKED_SCRATCH_OPTIONS, atomic_outputs, count_finite, create_like, open_band, read_window
+from .raster_io import OUTPUT_OPTIONS, PACKED_SCRATCH_OPTIONS, atomic_outputs, create_like, open_band, read_window
+from .value_checks import VELOCITY, check_band_values
 
 THRESHOLDS_MM_YR = (3.0, 4.5, 5.0)  # section IV-C: slow, medium and fast deformation
 DILATION_PX = 18  # section IV-C: dilation joining sparse pixels
@@ -52,7 +53,7 @@ def threshold_raster(velocity_path, levels_path, measurements_path, thresholds=T
         raise InputError("DILATION", f"must lie in [1, 200] pixels, got {dilation}")
     dataset, source = open_band(velocity_path, band)
     height, width = dataset.RasterYSize, dataset.RasterXSize
-    count_finite(source, height, width, is_cancelled)
+    check_band_values(source, height, width, "INPUT", VELOCITY, "NODATA", is_cancelled)
     halo = dilation // 2 + MEDIAN_PX  # reach of the dilation and the median filter
     tiles = [(row, col) for row in range(0, height, TILE_PX) for col in range(0, width, TILE_PX)]
     with atomic_outputs(levels_path, measurements_path) as ((levels_staged, measurements_staged), _):

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import Cancelled, InputError
-from .raster_io import open_band, read_window, row_blocks
+from .errors import InputError
+from .raster_io import count_finite, open_band
 
 KEPT_VALUES = 64  # distinct out-of-range values counted per block (a sentinel is one value)
 NODATA_MARKERS = {-1.0, -99.0, -999.0, -9999.0, -99999.0, 9999.0, 99999.0, 255.0, 32767.0, -32768.0, 65535.0,
@@ -102,21 +102,25 @@ def check_values(values, parameter, value_range=VELOCITY, nodata_parameter=None)
     tally.check(parameter, declare_advice(nodata_parameter))
 
 
-def check_raster_values(path, band_number, parameter, value_range=VELOCITY, nodata_parameter=None,
-                        is_cancelled=None):
-    """Stream band ``band_number`` of ``path`` and refuse values ``value_range`` rules out.
+def check_band_values(band, height, width, parameter, value_range=VELOCITY, nodata_parameter=None,
+                      is_cancelled=None):
+    """core.raster_io.count_finite of a band that also refuses values ``value_range`` rules out (one pass).
 
     Cells equal to the band's declared no-data value are not counted.
-    Raises InputError naming ``parameter`` also when no cell is valid;
-    returns the number of valid cells.
+    Returns the number of valid cells.
     """
-    dataset, band = open_band(path, band_number, parameter)
     tally = ValueTally(value_range)
-    for row, rows in row_blocks(dataset.RasterYSize):
-        if is_cancelled is not None and is_cancelled():
-            raise Cancelled()
-        tally.add(read_window(band, (row, 0, rows, dataset.RasterXSize)))
-    if tally.finite == 0:
-        raise InputError(parameter, f"has no valid cell: every cell of {path} is no-data or NaN")
+    valid = count_finite(band, height, width, is_cancelled, parameter, inspect=tally.add)
     tally.check(parameter, declare_advice(nodata_parameter))
-    return tally.finite
+    return valid
+
+
+def check_raster_values(path, band_number, parameter, value_range=VELOCITY, nodata_parameter=None,
+                        is_cancelled=None):
+    """check_band_values of band ``band_number`` of the raster ``path``; an error names the file too."""
+    dataset, band = open_band(path, band_number, parameter)
+    try:
+        return check_band_values(band, dataset.RasterYSize, dataset.RasterXSize, parameter, value_range,
+                                 nodata_parameter, is_cancelled)
+    except InputError as error:
+        raise InputError(parameter, f"{error.message} ({path})") from None

@@ -23,7 +23,7 @@ from qgis.core import (
 
 from ..core.raster_io import OUTPUT_OPTIONS, atomic_outputs, checked
 from .algorithm_base import InsarAlgorithm
-from .inputs import (checked_velocity_raster, declared_nodata, error, is_set, progress_reporter,
+from .inputs import (declared_nodata_raster, declared_nodata, error, is_set, progress_reporter,
                      velocity_input_parameters, velocity_raster_path)
 from .model_inputs import advanced, device_parameter, device_value, wrap_parameters, wrap_values
 from .outputs import area_destination, areas_parameter, raster_destination, thresholds_parameter
@@ -190,7 +190,7 @@ class DetectAlgorithm(InsarAlgorithm):
             measurements = os.path.join(scratch, "measurements.tif")
             grid_points(self, layer, parameters, context, feedback, measurements)
         else:
-            measurements = self._single_band(layer, parameters, context, feedback, scratch)
+            measurements = self._single_band(layer, parameters, context, scratch)
             if choice == "auto":
                 choice = "matrix_completion" if looks_sparse(measurements) else "none"
                 feedback.pushInfo("The raster is sparse: interpolating it by matrix completion" if choice != "none"
@@ -208,13 +208,13 @@ class DetectAlgorithm(InsarAlgorithm):
                            is_cancelled=feedback.isCanceled)
         return dense, measurements, INTERPOLATION_SHARE
 
-    def _single_band(self, layer, parameters, context, feedback, scratch):
-        """The INPUT raster's path, or a virtual raster of its BAND when that is not band 1, values checked."""
+    def _single_band(self, layer, parameters, context, scratch):
+        """The INPUT raster's path (NODATA declared), or a virtual raster of its BAND when that is not band 1."""
         band = self.parameterAsInt(parameters, "BAND", context) if is_set(parameters, "BAND") else 1
         if not 1 <= band <= layer.bandCount():
             raise error("BAND", f"must lie in 1..{layer.bandCount()}, got {band}")
-        path = checked_velocity_raster(velocity_raster_path(layer, parameters), band,
-                                       declared_nodata(self, parameters, context), feedback.isCanceled)
+        path = declared_nodata_raster(velocity_raster_path(layer, parameters),
+                                      declared_nodata(self, parameters, context))
         if band == 1:
             return path
         single = os.path.join(scratch, "band.vrt")

@@ -27,7 +27,7 @@ from qgis.PyQt.QtCore import QVariant
 
 from ..core.errors import Cancelled, InputError
 from ..core.raster_io import checked
-from ..core.value_checks import VELOCITY, check_raster_values, check_values
+from ..core.value_checks import VELOCITY, check_values
 
 READ_REPORT_EVERY = 10000  # features between progress texts and cancel checks
 
@@ -102,18 +102,17 @@ def declared_nodata(algorithm, parameters, context):
     return algorithm.parameterAsDouble(parameters, "NODATA", context) if is_set(parameters, "NODATA") else None
 
 
-def checked_velocity_raster(path, band, nodata, is_cancelled, parameter="INPUT", nodata_parameter="NODATA"):
-    """``path``, or a virtual raster declaring ``nodata`` on it, once its values are checked to be velocities.
+def declared_nodata_raster(path, nodata):
+    """``path``, or a virtual raster of it declaring no-data value ``nodata`` (None: ``path`` as it is).
 
-    Values no velocity can have (an undeclared no-data value such as -9999)
-    are refused with a message naming the value and how to declare it.
+    The core checks the values as it reads them (core.value_checks): an
+    undeclared no-data value is refused there, naming NODATA.
     """
-    if nodata is not None:
-        declared = QgsProcessingUtils.generateTempFilename("nodata.vrt")
-        checked(gdal.Translate(declared, path, format="VRT", noData=nodata), f"declare no-data on {path}")
-        path = declared
-    check_raster_values(path, band, parameter, VELOCITY, nodata_parameter, is_cancelled)
-    return path
+    if nodata is None:
+        return path
+    declared = QgsProcessingUtils.generateTempFilename("nodata.vrt")
+    checked(gdal.Translate(declared, path, format="VRT", noData=nodata), f"declare no-data on {path}")
+    return declared
 
 
 def progress_reporter(feedback, start=0.0, end=1.0):
@@ -176,8 +175,7 @@ def working_crs(layer, target, layer_parameter, target_parameter):
 
 def velocity_field_index(layer, field_name, layer_parameter, field_parameter):
     """Index of the numeric velocity field ``field_name`` of a point layer."""
-    if layer.geometryType() != QgsWkbTypes.PointGeometry:
-        raise error(layer_parameter, "must be a point layer or a raster")
+    check_point_layer(layer, layer_parameter)
     if not field_name:
         raise error(field_parameter, "is required for a point layer: choose the velocity field (mm/yr)")
     index = layer.fields().lookupField(field_name)

@@ -22,7 +22,7 @@ from qgis.core import (
 )
 
 from .algorithm_base import InsarAlgorithm
-from .inputs import (checked_velocity_raster, declared_nodata, error, is_set, progress_reporter,
+from .inputs import (declared_nodata_raster, declared_nodata, error, is_set, progress_reporter,
                      velocity_input_parameters, velocity_raster_path)
 from .outputs import raster_destination
 from .point_gridding import grid_points, gridding_parameters
@@ -152,8 +152,8 @@ class InterpolateAlgorithm(InsarAlgorithm):
                 summary = interpolate_raster(sparse_path, output, band=1, **options)
             elif isinstance(layer, QgsRasterLayer):
                 band = self.parameterAsInt(parameters, self.BAND, context) if is_set(parameters, self.BAND) else 1
-                source = checked_velocity_raster(velocity_raster_path(layer, parameters), band,
-                                                 declared_nodata(self, parameters, context), feedback.isCanceled)
+                source = declared_nodata_raster(velocity_raster_path(layer, parameters),
+                                                declared_nodata(self, parameters, context))
                 summary = interpolate_raster(source, output, band=band, **options)
             else:
                 raise error(self.INPUT, "must be a point vector layer or a raster layer")

@@ -21,7 +21,7 @@ from qgis.core import (
 from ..core.dependencies import require
 from ..core.errors import Cancelled
 from .algorithm_base import InsarAlgorithm
-from .inputs import (checked_velocity_raster, declared_nodata, error, is_set, progress_reporter, read_points,
+from .inputs import (declared_nodata_raster, declared_nodata, error, is_set, progress_reporter, read_points,
                      velocity_field_index, velocity_input_parameters, velocity_raster_path, working_crs)
 
 HELP = """<p>Measures the spatial noise of an InSAR velocity map as in Anantrasirichai et al., section
@@ -143,8 +143,8 @@ class NoiseStatsAlgorithm(InsarAlgorithm):
             statistics = estimate(x, y, v, source=layer.source(), **settings)
         elif isinstance(layer, QgsRasterLayer):
             band = self.parameterAsInt(parameters, self.BAND, context) if is_set(parameters, self.BAND) else 1
-            source = checked_velocity_raster(velocity_raster_path(layer, parameters), band,
-                                             declared_nodata(self, parameters, context), feedback.isCanceled)
+            source = declared_nodata_raster(velocity_raster_path(layer, parameters),
+                                            declared_nodata(self, parameters, context))
             statistics = estimate_from_raster(source, band, **settings)
         else:
             raise error(self.INPUT, "must be a point vector layer or a raster layer")

@@ -27,7 +27,8 @@ from qgis.core import (
 
 from ..core.errors import InputError
 from .algorithm_base import InsarAlgorithm
-from .inputs import check_point_layer, error, is_set, progress_reporter, raster_file_layer, raster_path, read_points, working_crs
+from .inputs import (check_point_layer, error, is_set, progress_reporter, raster_file_layer, raster_path, read_points,
+                     working_crs)
 
 KINDS = [("point", "Point sources (coal mining subsidence and uplift)"),
          ("line", "Tunnels (settlement troughs along tunnel paths)"),

@@ -20,13 +20,12 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterVectorDestination,
-    QgsRasterLayer,
     QgsRectangle,
     QgsUnitTypes,
 )
 
 from .algorithm_base import InsarAlgorithm
-from .inputs import error, gdal_file, is_set, progress_reporter
+from .inputs import error, gdal_file, is_set, progress_reporter, raster_file_layer
 
 SOURCE_SIZES = [("paper", "Section III-B (point sources 3-80 m deep)"),
                 ("wide", "Wide point sources (50-300 m deep, volume change up to 1e5 m³/yr; the bundled model's)")]
@@ -257,10 +256,7 @@ class SyntheticSceneAlgorithm(InsarAlgorithm):
 
         if not is_set(parameters, self.NOISE_MAP):
             return None
-        layer = self.parameterAsLayer(parameters, self.NOISE_MAP, context)
-        if not isinstance(layer, QgsRasterLayer) or not layer.isValid():
-            raise error(self.NOISE_MAP, "could not be loaded as a raster")
-        path = gdal_file(layer, self.NOISE_MAP)
+        path = gdal_file(raster_file_layer(self, parameters, self.NOISE_MAP, context), self.NOISE_MAP)
         check_raster_values(path, 1, self.NOISE_MAP)
         return path
 

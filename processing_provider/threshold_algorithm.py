@@ -19,7 +19,7 @@ from qgis.core import (
 
 from ..core.raster_io import atomic_outputs
 from .algorithm_base import InsarAlgorithm
-from .inputs import (checked_velocity_raster, declared_nodata, error, is_set, progress_reporter,
+from .inputs import (declared_nodata_raster, declared_nodata, error, is_set, progress_reporter,
                      velocity_input_parameters, velocity_raster_path)
 from .model_inputs import advanced
 from .outputs import area_destination, areas_parameter, raster_destination, thresholds_parameter
@@ -90,8 +90,8 @@ class ThresholdAlgorithm(InsarAlgorithm):
                     band = 1
                 else:
                     band = self.parameterAsInt(parameters, "BAND", context) if is_set(parameters, "BAND") else 1
-                    velocity = checked_velocity_raster(velocity_raster_path(layer, parameters), band,
-                                                       declared_nodata(self, parameters, context), feedback.isCanceled)
+                    velocity = declared_nodata_raster(velocity_raster_path(layer, parameters),
+                                                      declared_nodata(self, parameters, context))
                 levels = staged_levels or os.path.join(scratch, "levels.tif")
                 measurements = os.path.join(scratch, "measurements_band.tif")
                 threshold_raster(velocity, levels, measurements, thresholds,
