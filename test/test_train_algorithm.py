@@ -122,3 +122,23 @@ def test_train_and_evaluate_through_qgis_process(qgis_process, tiny_dataset, tmp
     assert completed.returncode != 0
     assert "MODEL: " in completed.stderr and "truncated" in completed.stderr
     assert not os.path.exists(tmp_path / "bad.html")
+
+
+class CancelAfterFirstEpoch(QgsProcessingFeedback):
+    """Cancels once the log reports the end of epoch 1, as a user pressing Cancel then."""
+
+    def pushInfo(self, info):  # noqa: N802 (QGIS API)
+        super().pushInfo(info)
+        if info.startswith("Epoch 1:"):
+            self.cancel()
+
+
+def test_cancel_keeps_the_best_epoch_beside_the_model_file_and_never_writes_it(run, tiny_dataset, tmp_path):
+    model, report = str(tmp_path / "model.pt"), str(tmp_path / "report.html")
+    results = run("train", feedback=CancelAfterFirstEpoch(), DATASET=tiny_dataset, **dict(TINY, EPOCHS=5),
+                  OUTPUT_MODEL=model, OUTPUT_REPORT=report)
+    assert results == {}
+    names = os.listdir(tmp_path)
+    assert len(names) == 1 and names[0].startswith("model.checkpoint-") and names[0].endswith(".pt"), names
+    metadata, _ = read_model_file(str(tmp_path / names[0]))
+    assert metadata["status"] == "checkpoint after epoch 1"
