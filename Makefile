@@ -1,21 +1,26 @@
 # make demo    - set up (if needed) and run the main job: synthetic scene -> qgis_process detect -> probability, areas, map.png
-# make test    - set up (if needed) and run the whole test suite headless
+# make test    - set up (if needed), run the linter, then the whole test suite headless
+# make lint    - the linter alone (ruff, configured in pyproject.toml)
 # make default-model - rebuild resources/models/default.pt from scratch (hours on a CPU)
 # make model3  - rebuild resources/detect_ascending_descending.model3 (the ready-made Processing model)
 # make package - build dist/insar_deformation_detector-<version>.zip for QGIS "Install from ZIP"
+# make changelog - write metadata.txt's changelog from CHANGELOG.md
 PYTHON := .venv/bin/python
 # Headless Qt; QGIS's network cache under build/ rather than ~/.cache (pytest-qgis already keeps
 # the QGIS profile in .qgis-settings/, qgis_process runs get a temporary profile and HOME).
 TEST_ENV := QT_QPA_PLATFORM=offscreen XDG_CACHE_HOME=$(CURDIR)/build/cache
 
-.PHONY: setup demo test default-model model3 package clean
+.PHONY: setup demo lint test default-model model3 package changelog clean
 setup:
 	scripts/setup.sh
 
 demo: setup
 	$(TEST_ENV) $(PYTHON) scripts/demo.py
 
-test: setup
+lint: setup
+	.venv/bin/ruff check .
+
+test: lint
 	$(TEST_ENV) $(PYTHON) -m pytest
 
 COMPACT_MODEL := bench/data/default-model/compact.pt
@@ -32,6 +37,9 @@ model3: setup
 
 package:
 	/usr/bin/python3 scripts/package.py
+
+changelog:
+	/usr/bin/python3 scripts/changelog.py
 
 clean:
 	rm -rf build dist .qgis-settings .pytest_cache

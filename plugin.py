@@ -12,7 +12,7 @@ from qgis.core import QgsApplication
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
-from .core.dependencies import add_packages_folder
+from .core.common.dependencies import add_packages_folder
 from .processing_provider import ICON_PATH
 from .processing_provider.provider import InsarDeformationProvider
 
@@ -73,7 +73,7 @@ class InsarDeformationDetectorPlugin:
 
     def dependencies_ready(self):
         """True when PyTorch is there; otherwise offer to install it first (at first use)."""
-        from .core.dependencies import DETECTION_PACKAGES, missing_packages
+        from .core.common.dependencies import DETECTION_PACKAGES, missing_packages
 
         if missing_packages(DETECTION_PACKAGES):
             self.open_dependencies()

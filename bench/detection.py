@@ -31,17 +31,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from osgeo import ogr, osr  # noqa: E402
 
-from insar_deformation_detector.core.areas import contour_areas  # noqa: E402
-from insar_deformation_detector.core.deformation_sources import WIDE_POINT_SOURCES  # noqa: E402
-from insar_deformation_detector.core.detection import DetectionSettings, detect_raster  # noqa: E402
-from insar_deformation_detector.core.detection_scoring import (geometries, is_matched, score_areas,  # noqa: E402
-                                                               sources_found)
-from insar_deformation_detector.core.interpolation import interpolate_raster  # noqa: E402
-from insar_deformation_detector.core.model_file import DEFAULT_MODEL_PATH, load_model  # noqa: E402
-from insar_deformation_detector.core.raster_grid import GridSpec  # noqa: E402
-from insar_deformation_detector.core.synthetic_scene import make_scene, write_scene_outputs  # noqa: E402
-from insar_deformation_detector.core.thresholding import THRESHOLDS_MM_YR, threshold_raster  # noqa: E402
-from insar_deformation_detector.core.training import use_all_cores  # noqa: E402
+from insar_deformation_detector.core.detection.areas import contour_areas  # noqa: E402
+from insar_deformation_detector.core.detection.raster_detection import DetectionSettings, detect_raster  # noqa: E402
+from insar_deformation_detector.core.detection.scoring import geometries, is_matched, score_areas, sources_found  # noqa: E402
+from insar_deformation_detector.core.detection.thresholding import THRESHOLDS_MM_YR, threshold_raster  # noqa: E402
+from insar_deformation_detector.core.interpolation.gridding import GridSpec  # noqa: E402
+from insar_deformation_detector.core.interpolation.raster_interpolation import interpolate_raster  # noqa: E402
+from insar_deformation_detector.core.learning.model_file import DEFAULT_MODEL_PATH, load_model  # noqa: E402
+from insar_deformation_detector.core.learning.training import use_all_cores  # noqa: E402
+from insar_deformation_detector.core.synthesis.deformation_sources import WIDE_POINT_SOURCES  # noqa: E402
+from insar_deformation_detector.core.synthesis.synthetic_scene import make_scene, write_scene_outputs  # noqa: E402
 
 UK_PIXELS = 98504 * 68504  # section IV-C: the whole-UK velocity map
 PROBABILITY_LEVELS = (0.5, 0.75, 0.9)

@@ -59,7 +59,7 @@ def qgis_process_seconds(runner, algorithm, parameters, tiny_parameters, repeats
 
 def write_inputs(folder, size):
     """Sparse and dense velocity rasters (mm/yr) of ``size`` and of TINY pixels; returns {name: path}."""
-    from insar_deformation_detector.core.synthetic_scene import make_sparse_scene, write_scene
+    from insar_deformation_detector.core.synthesis.synthetic_scene import make_sparse_scene, write_scene
 
     paths = {}
     for label, side in (("large", size), ("tiny", TINY)):

@@ -49,18 +49,19 @@ def _plugin_path():
 PLUGIN_PATH = _plugin_path()
 sys.path.insert(0, PLUGIN_PATH)
 
-from insar_deformation_detector.core import matrix_completion  # noqa: E402
-from insar_deformation_detector.core.delaunay import delaunay_interpolate  # noqa: E402
-from insar_deformation_detector.core.interpolation import interpolate_raster  # noqa: E402
-from insar_deformation_detector.core.matrix_completion import complete_fast, complete_reference  # noqa: E402
-from insar_deformation_detector.core.synthetic_scene import make_sparse_scene, rmse, write_scene  # noqa: E402
+from insar_deformation_detector.core.interpolation import matrix_completion  # noqa: E402
+from insar_deformation_detector.core.interpolation.delaunay import delaunay_interpolate  # noqa: E402
+from insar_deformation_detector.core.interpolation.matrix_completion import complete_fast, complete_reference  # noqa: E402
+from insar_deformation_detector.core.interpolation.raster_interpolation import interpolate_raster  # noqa: E402
+from insar_deformation_detector.core.synthesis.synthetic_scene import make_sparse_scene, rmse, write_scene  # noqa: E402
+
 from machine import machine  # noqa: E402
 
 UK_PIXELS = 98_504 * 68_504  # section IV-C: the whole-UK velocity map at 10 m
 DESKTOP_SCRIPT = """
 import json, os, sys, time
 sys.path.insert(0, {plugin_path!r})
-from insar_deformation_detector.core.interpolation import interpolate_raster
+from insar_deformation_detector.core.interpolation.raster_interpolation import interpolate_raster
 started = time.perf_counter()
 interpolate_raster({sparse!r}, {output!r}, tile_size=2500)
 with open({result!r}, "w") as handle:

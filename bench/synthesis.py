@@ -21,8 +21,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "pluginpath"))
 
-from insar_deformation_detector.core.synthesis import INTERPOLATIONS, SynthesisConfig, generate_dataset  # noqa: E402
-from insar_deformation_detector.core.workers import worker_count  # noqa: E402
+from insar_deformation_detector.core.common.workers import worker_count  # noqa: E402
+from insar_deformation_detector.core.synthesis.training_examples import (  # noqa: E402
+    INTERPOLATIONS,
+    SynthesisConfig,
+    generate_dataset,
+)
 
 TARGET_EXAMPLES = 20_000  # the issue: a 20,000-example matrix-completion dataset in under an hour
 

@@ -1,13 +1,18 @@
 """What every insardefo algorithm shares: its Toolbox description, its file checks and how failures reach the user."""
 import re
 
-from qgis.core import (QgsApplication, QgsProcessingAlgorithm, QgsProcessingException,
-                       QgsProcessingParameterDefinition, QgsProcessingParameterEnum)
+from qgis.core import (
+    QgsApplication,
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+)
 from qgis.PyQt.QtGui import QIcon
 
-from ..core.dependencies import MissingDependency
-from ..core.errors import Cancelled, InputError
-from ..core.staging import PREFIX as STAGING_PREFIX
+from ..core.common.dependencies import MissingDependency
+from ..core.common.errors import Cancelled, InputError
+from ..core.common.staging import PREFIX as STAGING_PREFIX
 from ..ui.output_styles import run_group_name, style_when_loaded
 from . import ICON_PATH
 from .file_guard import check_files, remove_empty_folders

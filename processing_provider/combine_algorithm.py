@@ -1,6 +1,6 @@
 """Processing algorithm ``insardefo:combine``: ascending and descending probability maps into one (section III-D).
 
-The Processing glue only: ``core.combine.combine_passes`` and ``core.areas.contour_areas``.
+The Processing glue only: ``core.detection.combine.combine_passes`` and ``core.detection.areas.contour_areas``.
 """
 from functools import partial
 
@@ -11,7 +11,7 @@ from qgis.core import (
     QgsProcessingParameterRasterDestination,
 )
 
-from ..core.raster_io import atomic_outputs
+from ..core.common.raster_io import atomic_outputs
 from .algorithm_base import InsarAlgorithm
 from .inputs import error, gdal_file, progress_reporter
 from .outputs import area_destination, areas_parameter, raster_destination, thresholds_parameter
@@ -55,9 +55,9 @@ class CombineAlgorithm(InsarAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("AREAS", "Areas at the lowest threshold"))
 
     def compute(self, parameters, context, feedback):
-        from ..core.areas import contour_areas, parse_levels
-        from ..core.combine import combine_passes
-        from ..core.value_checks import PROBABILITY, check_raster_values
+        from ..core.common.value_checks import PROBABILITY, check_raster_values
+        from ..core.detection.areas import contour_areas, parse_levels
+        from ..core.detection.combine import combine_passes
 
         thresholds = parse_levels(self.parameterAsString(parameters, "THRESHOLDS", context))
         probability = raster_destination(self, parameters, "OUTPUT_PROBABILITY", context)

@@ -1,8 +1,8 @@
 """Processing algorithm ``insardefo:detect``: where the ground deforms, and how sure we are.
 
 The Processing glue only: points are gridded (``point_gridding``), sparse
-input is interpolated (``core.interpolation``), the map is classified
-(``core.detection``) and its areas traced (``core.areas``).
+input is interpolated (``core.interpolation.raster_interpolation``), the map is classified
+(``core.detection.raster_detection``) and its areas traced (``core.detection.areas``).
 """
 import os
 import shutil
@@ -21,10 +21,17 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from ..core.raster_io import OUTPUT_OPTIONS, atomic_outputs, checked
+from ..core.common.raster_io import OUTPUT_OPTIONS, atomic_outputs, checked
 from .algorithm_base import InsarAlgorithm
-from .inputs import (declared_nodata_raster, declared_nodata, error, is_set, progress_reporter,
-                     velocity_input_parameters, velocity_raster_path)
+from .inputs import (
+    declared_nodata,
+    declared_nodata_raster,
+    error,
+    is_set,
+    progress_reporter,
+    velocity_input_parameters,
+    velocity_raster_path,
+)
 from .model_inputs import advanced, device_parameter, device_value, wrap_parameters, wrap_values
 from .outputs import area_destination, areas_parameter, raster_destination, thresholds_parameter
 from .point_gridding import grid_points, gridding_parameters
@@ -113,11 +120,11 @@ class DetectAlgorithm(InsarAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("AREAS", "Areas at the lowest threshold"))
 
     def compute(self, parameters, context, feedback):
-        from ..core.areas import contour_areas, parse_levels
-        from ..core.detection import DetectionSettings, detect_raster
-        from ..core.model_file import DEFAULT_MODEL_PATH, load_model
-        from ..core.training import choose_device, use_all_cores
-        from ..core.wrapped_raster import wrap_raster
+        from ..core.detection.areas import contour_areas, parse_levels
+        from ..core.detection.raster_detection import DetectionSettings, detect_raster
+        from ..core.detection.wrapped_raster import wrap_raster
+        from ..core.learning.model_file import DEFAULT_MODEL_PATH, load_model
+        from ..core.learning.training import choose_device, use_all_cores
 
         layer = self.parameterAsLayer(parameters, "INPUT", context)
         if not isinstance(layer, (QgsRasterLayer, QgsVectorLayer)):
@@ -181,7 +188,7 @@ class DetectAlgorithm(InsarAlgorithm):
 
     def _dense_velocity(self, layer, parameters, context, feedback, scratch, velocity_output):
         """(dense velocity path, measurements path, progress share used) for the INPUT layer."""
-        from ..core.interpolation import interpolate_raster, looks_sparse
+        from ..core.interpolation.raster_interpolation import interpolate_raster, looks_sparse
 
         choice = INTERPOLATIONS[self.parameterAsEnum(parameters, "INTERPOLATION", context)][0]
         if isinstance(layer, QgsVectorLayer):

@@ -1,12 +1,12 @@
 """Processing algorithm ``insardefo:diagnostics``: what the plugin runs on, for headless runs and bug reports.
 
-The Processing glue only: ``core.dependencies.diagnostics`` and ``core.blas_diagnostics``.
+The Processing glue only: ``core.common.dependencies.diagnostics`` and ``core.common.blas_diagnostics``.
 """
 from qgis.core import QgsProcessingOutputNumber, QgsProcessingOutputString
 
-from ..core.blas_diagnostics import blas_report
-from ..core.dependencies import diagnostics
-from ..core.model_file import plugin_version
+from ..core.common.blas_diagnostics import blas_report
+from ..core.common.dependencies import diagnostics
+from ..core.learning.model_file import plugin_version
 from .algorithm_base import InsarAlgorithm
 
 HELP = """<p>Reports what the plugin runs on in this QGIS: the platform, the Python that runs QGIS,

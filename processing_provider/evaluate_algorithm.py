@@ -1,15 +1,11 @@
 """Processing algorithm ``insardefo:evaluate``: the Table I metrics of a model on labelled data.
 
-The Processing glue only: ``core.model_file.load_model``, ``core.examples``
-and ``core.evaluation.evaluate``; the report comes from ``core.training_report``.
+The Processing glue only: ``core.learning.model_file.load_model``, ``core.learning.examples``
+and ``core.learning.evaluation.evaluate``; the report comes from ``core.learning.training_report``.
 """
-from qgis.core import (
-    QgsProcessingParameterFile,
-    QgsProcessingParameterFileDestination,
-    QgsProcessingParameterNumber,
-)
+from qgis.core import QgsProcessingParameterFile, QgsProcessingParameterFileDestination, QgsProcessingParameterNumber
 
-from ..core.raster_io import atomic_outputs
+from ..core.common.raster_io import atomic_outputs
 from .algorithm_base import InsarAlgorithm
 from .inputs import progress_reporter
 from .model_inputs import (
@@ -67,11 +63,11 @@ class EvaluateAlgorithm(InsarAlgorithm):
         return more_dataset_inputs(self, parameters, context)
 
     def compute(self, parameters, context, feedback):
-        from ..core.evaluation import evaluate
-        from ..core.examples import Examples
-        from ..core.model_file import load_model
-        from ..core.training import choose_device, use_all_cores
-        from ..core.training_report import evaluation_html
+        from ..core.learning.evaluation import evaluate
+        from ..core.learning.examples import Examples
+        from ..core.learning.model_file import load_model
+        from ..core.learning.training import choose_device, use_all_cores
+        from ..core.learning.training_report import evaluation_html
 
         report_path = file_destination(self, parameters, "OUTPUT_REPORT", context)
         device = choose_device(device_value(self, parameters, context))

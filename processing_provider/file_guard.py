@@ -16,7 +16,7 @@ file system ignores case) for files to be made. GeoPackage layers compare by
 their file: an output replaces the whole file. Each output's folder must
 exist or be creatable (QGIS creates it) and be writable, tested by making
 the staging folder the run would make there; stale staging folders left
-there by killed runs are removed (core.staging).
+there by killed runs are removed (core.common.staging).
 """
 import os
 import sys
@@ -39,7 +39,7 @@ from qgis.core import (
     QgsProviderRegistry,
 )
 
-from ..core.staging import make_staging_folder, remove_stale_staging
+from ..core.common.staging import make_staging_folder, remove_stale_staging
 from .inputs import error, is_set
 
 LAYER_PARAMETERS = (QgsProcessingParameterMapLayer, QgsProcessingParameterRasterLayer,

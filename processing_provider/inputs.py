@@ -25,9 +25,9 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ..core.errors import Cancelled, InputError
-from ..core.raster_io import checked
-from ..core.value_checks import VELOCITY, check_values
+from ..core.common.errors import Cancelled, InputError
+from ..core.common.raster_io import checked
+from ..core.common.value_checks import VELOCITY, check_values
 
 READ_REPORT_EVERY = 10000  # features between progress texts and cancel checks
 
@@ -105,7 +105,7 @@ def declared_nodata(algorithm, parameters, context):
 def declared_nodata_raster(path, nodata):
     """``path``, or a virtual raster of it declaring no-data value ``nodata`` (None: ``path`` as it is).
 
-    The core checks the values as it reads them (core.value_checks): an
+    The core checks the values as it reads them (core.common.value_checks): an
     undeclared no-data value is refused there, naming NODATA.
     """
     if nodata is None:
@@ -168,8 +168,9 @@ def working_crs(layer, target, layer_parameter, target_parameter):
                                           "(degrees); choose a projected CRS in metres")
         return target
     if layer.crs().isGeographic():
-        raise error(target_parameter, f"is required: the layer's CRS {layer.crs().authid() or layer.crs().description()} "
-                                      "is geographic (degrees); set it to a projected CRS")
+        name = layer.crs().authid() or layer.crs().description()
+        raise error(target_parameter, f"is required: the layer's CRS {name} is geographic (degrees); "
+                                      "set it to a projected CRS")
     return layer.crs()
 
 

@@ -2,7 +2,7 @@
 
 The Processing glue only: it reads the QGIS inputs (a point layer or a sparse
 raster), checks them, and hands plain arrays and file paths to
-``core.raster_grid`` and ``core.interpolation``. Errors in the user's input
+``core.interpolation.gridding`` and ``core.interpolation.raster_interpolation``. Errors in the user's input
 become :class:`QgsProcessingException` messages that start with the name of
 the parameter to fix; cancelling stops cleanly and leaves no output file.
 """
@@ -22,8 +22,15 @@ from qgis.core import (
 )
 
 from .algorithm_base import InsarAlgorithm
-from .inputs import (declared_nodata_raster, declared_nodata, error, is_set, progress_reporter,
-                     velocity_input_parameters, velocity_raster_path)
+from .inputs import (
+    declared_nodata,
+    declared_nodata_raster,
+    error,
+    is_set,
+    progress_reporter,
+    velocity_input_parameters,
+    velocity_raster_path,
+)
 from .outputs import raster_destination
 from .point_gridding import grid_points, gridding_parameters
 
@@ -121,7 +128,7 @@ class InterpolateAlgorithm(InsarAlgorithm):
 
     # ----------------------------------------------------------------- running
     def compute(self, parameters, context, feedback):
-        from ..core.interpolation import MatrixCompletionSettings, interpolate_raster
+        from ..core.interpolation.raster_interpolation import MatrixCompletionSettings, interpolate_raster
 
         layer = self.parameterAsLayer(parameters, self.INPUT, context)
         if layer is None:

@@ -12,9 +12,9 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..core.metrics import TABLE_I_COLUMNS
-from ..core.training import DEVICES
-from ..core.wrapping import DEFAULT_INTERVALS, DEFAULT_OFFSETS, parse_intervals, parse_offsets
+from ..core.learning.metrics import TABLE_I_COLUMNS
+from ..core.learning.training import DEVICES
+from ..core.learning.wrapping import DEFAULT_INTERVALS, DEFAULT_OFFSETS, parse_intervals, parse_offsets
 from .inputs import error, is_set
 
 METRIC_OUTPUTS = {name: name.upper() for name in TABLE_I_COLUMNS}  # Table I column -> output name
@@ -46,8 +46,8 @@ def dataset_inputs(algorithm, parameters, context):
 
 
 def open_dataset_inputs(algorithm, parameters, context):
-    """core.dataset.Dataset of each dataset folder; a bad one is an InputError naming its parameter."""
-    from ..core.dataset import Dataset
+    """core.synthesis.dataset.Dataset of each dataset folder; a bad one is an InputError naming its parameter."""
+    from ..core.synthesis.dataset import Dataset
 
     return [Dataset(folder, name) for name, folder in dataset_inputs(algorithm, parameters, context)]
 

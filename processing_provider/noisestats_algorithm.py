@@ -2,7 +2,7 @@
 
 The Processing glue only: it reads the QGIS inputs (a point layer or a
 velocity raster), checks them, and hands plain arrays or a raster path to
-``core.noise_statistics``. Errors in the user's input become
+``core.synthesis.noise_statistics``. Errors in the user's input become
 :class:`QgsProcessingException` messages that start with the name of the
 parameter to fix; cancelling stops cleanly and leaves no output file.
 """
@@ -18,11 +18,21 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from ..core.dependencies import require
-from ..core.errors import Cancelled
+from ..core.common.dependencies import require
+from ..core.common.errors import Cancelled
 from .algorithm_base import InsarAlgorithm
-from .inputs import (declared_nodata_raster, declared_nodata, error, is_set, progress_reporter, read_points,
-                     velocity_field_index, velocity_input_parameters, velocity_raster_path, working_crs)
+from .inputs import (
+    declared_nodata,
+    declared_nodata_raster,
+    error,
+    is_set,
+    progress_reporter,
+    read_points,
+    velocity_field_index,
+    velocity_input_parameters,
+    velocity_raster_path,
+    working_crs,
+)
 
 HELP = """<p>Measures the spatial noise of an InSAR velocity map as in Anantrasirichai et al., section
 II-B and Fig. 1: the empirical semivariogram &gamma;(d) = mean (z<sub>i</sub> &minus;
@@ -121,7 +131,7 @@ class NoiseStatsAlgorithm(InsarAlgorithm):
 
     # ----------------------------------------------------------------- running
     def compute(self, parameters, context, feedback):
-        from ..core.noise_statistics import estimate, estimate_from_raster, write_outputs
+        from ..core.synthesis.noise_statistics import estimate, estimate_from_raster, write_outputs
 
         layer = self.parameterAsLayer(parameters, self.INPUT, context)
         if layer is None:

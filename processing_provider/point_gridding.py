@@ -32,7 +32,7 @@ def grid_points(algorithm, layer, parameters, context, feedback, path):
 
     Returns the number of measured cells.
     """
-    from ..core.raster_grid import grid_for_points, write_point_raster
+    from ..core.interpolation.gridding import grid_for_points, write_point_raster
 
     target = algorithm.parameterAsCrs(parameters, "TARGET_CRS", context) if is_set(parameters, "TARGET_CRS") else None
     crs = working_crs(layer, target, "INPUT", "TARGET_CRS")

@@ -2,7 +2,7 @@
 
 The Processing glue only: it reads the parameters and optional layers (noise
 statistics, a noise map, a real layer whose measurement pattern is reused),
-builds a ``core.synthesis.SynthesisConfig`` and runs ``generate_dataset``.
+builds a ``core.synthesis.training_examples.SynthesisConfig`` and runs ``generate_dataset``.
 """
 import os
 import shutil
@@ -25,10 +25,18 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from ..core.errors import InputError
+from ..core.common.errors import InputError
 from .algorithm_base import InsarAlgorithm
-from .inputs import (check_point_layer, error, is_set, progress_reporter, raster_file_layer, raster_path, read_points,
-                     working_crs)
+from .inputs import (
+    check_point_layer,
+    error,
+    is_set,
+    progress_reporter,
+    raster_file_layer,
+    raster_path,
+    read_points,
+    working_crs,
+)
 
 KINDS = [("point", "Point sources (coal mining subsidence and uplift)"),
          ("line", "Tunnels (settlement troughs along tunnel paths)"),
@@ -123,9 +131,9 @@ class SynthesizeAlgorithm(InsarAlgorithm):
     EXAMPLES = "EXAMPLES"
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
-        from ..core.atmosphere import DEFAULT_A_RANGE, DEFAULT_B_RANGE
-        from ..core.deformation_sources import SourceRanges
-        from ..core.synthesis import DEFAULT_SILL_RANGE
+        from ..core.synthesis.atmosphere import DEFAULT_A_RANGE, DEFAULT_B_RANGE
+        from ..core.synthesis.deformation_sources import SourceRanges
+        from ..core.synthesis.training_examples import DEFAULT_SILL_RANGE
 
         self.addParameter(QgsProcessingParameterEnum(
             self.KIND, "Kind of deformation", options=[label for _, label in KINDS], defaultValue=2))
@@ -173,7 +181,7 @@ class SynthesizeAlgorithm(InsarAlgorithm):
         return super().checkParameterValues(others, context)
 
     def compute(self, parameters, context, feedback):
-        from ..core.synthesis import generate_dataset
+        from ..core.synthesis.training_examples import generate_dataset
 
         output = self.parameterAsString(parameters, self.OUTPUT, context)
         scratch = tempfile.mkdtemp(prefix="insardefo-synthesize-", dir=QgsProcessingUtils.tempFolder())
@@ -192,8 +200,8 @@ class SynthesizeAlgorithm(InsarAlgorithm):
 
     def _config(self, parameters, context, feedback, scratch):
         """The SynthesisConfig the parameters describe (layers read and checked)."""
-        from ..core.deformation_sources import SourceRanges
-        from ..core.synthesis import AtmosphereRanges, SynthesisConfig
+        from ..core.synthesis.deformation_sources import SourceRanges
+        from ..core.synthesis.training_examples import AtmosphereRanges, SynthesisConfig
 
         pixel_size = self.parameterAsDouble(parameters, self.PIXEL_SIZE, context)
         passes = self.parameterAsEnums(parameters, self.PASSES, context)
@@ -227,8 +235,8 @@ class SynthesizeAlgorithm(InsarAlgorithm):
         return tuple(values)
 
     def _measured_atmosphere(self, parameters, context, feedback):
-        from ..core.noise_statistics import load_noise_statistics
-        from ..core.synthesis import AtmosphereRanges
+        from ..core.synthesis.noise_statistics import load_noise_statistics
+        from ..core.synthesis.training_examples import AtmosphereRanges
 
         path = self.parameterAsFile(parameters, self.NOISE_STATS, context)
         statistics = load_noise_statistics(path)
@@ -239,8 +247,8 @@ class SynthesizeAlgorithm(InsarAlgorithm):
     def _noise(self, parameters, context, feedback):
         import numpy as np
 
-        from ..core.spike_noise import sample_noise_map
-        from ..core.value_checks import check_raster_values
+        from ..core.common.value_checks import check_raster_values
+        from ..core.interpolation.spike_noise import sample_noise_map
 
         if not is_set(parameters, self.NOISE_MAP):
             return None
@@ -253,7 +261,7 @@ class SynthesizeAlgorithm(InsarAlgorithm):
 
     def _mask(self, parameters, context, feedback, pixel_size, scratch):
         """MaskWindows over the pattern source gridded at ``pixel_size``, or None."""
-        from ..core.scatterer_patterns import MaskWindows, mask_raster_at
+        from ..core.synthesis.scatterer_patterns import MaskWindows, mask_raster_at
 
         if not is_set(parameters, self.MASK_SOURCE):
             return None
@@ -276,7 +284,7 @@ class SynthesizeAlgorithm(InsarAlgorithm):
         """Grid a point layer's locations at ``pixel_size``; returns ``destination``."""
         import numpy as np
 
-        from ..core.raster_grid import grid_for_points, write_point_raster
+        from ..core.interpolation.gridding import grid_for_points, write_point_raster
 
         check_point_layer(layer, self.MASK_SOURCE)
         if layer.crs().isGeographic():

@@ -1,7 +1,7 @@
 """Processing algorithm ``insardefo:syntheticscene``: a large synthetic velocity map with known truth.
 
 The Processing glue only: it reads the parameters, checks the CRS and the
-output paths, and hands plain values to ``core.synthetic_scene``, which
+output paths, and hands plain values to ``core.synthesis.synthetic_scene``, which
 makes the scene and writes its files. Errors in the user's input become
 :class:`QgsProcessingException` messages that start with the name of the
 parameter to fix; cancelling stops cleanly and leaves no output file.
@@ -39,8 +39,8 @@ et al., section III-B, but over a whole map: deformation sources of various size
 at random without overlapping, turbulent atmosphere, uneven persistent-scatterer sampling and spike
 noise (section II-B). All velocities are line of sight (LOS) in mm/yr, positive towards the
 satellite (uplift).</p>
-<p><b>Width</b>, <b>Height</b> (pixels, 64 to 20000 each, at most 50 million in all; default 2000 x 2000) and <b>Pixel size</b>
-(metres, default 10) give the grid; <b>CRS</b> (default EPSG:27700, British National Grid) must be
+<p><b>Width</b>, <b>Height</b> (pixels, 64 to 20000 each, at most 50 million in all; default 2000 x 2000)
+and <b>Pixel size</b> (metres, default 10) give the grid; <b>CRS</b> (default EPSG:27700, British National Grid) must be
 projected in metres, and <b>Origin X</b>, <b>Origin Y</b> (CRS units, default 400000, 400000: the
 scene then covers the Yorkshire coalfield) are the upper-left corner of the scene. A warning says when the scene lies
 outside the CRS's area of use. Memory: about 250 bytes per pixel (1 GB at 2000 x 2000), most of it
@@ -118,14 +118,14 @@ class SyntheticSceneAlgorithm(InsarAlgorithm):
     OUTPUT_NOISE_FREE = "OUTPUT_NOISE_FREE"
     SOURCES = "SOURCES"
     MEASUREMENTS = "MEASUREMENTS"
-    # output parameter -> (name in core.synthetic_scene.OUTPUTS, file extension)
+    # output parameter -> (name in core.synthesis.synthetic_scene.OUTPUTS, file extension)
     DESTINATIONS = {OUTPUT_SPARSE: ("sparse", ".tif"), OUTPUT_POINTS: ("points", ".gpkg"),
                     OUTPUT_DEFORMATION: ("deformation", ".tif"), OUTPUT_TRUTH: ("truth", ".gpkg"),
                     OUTPUT_NOISE_FREE: ("noise_free", ".tif")}
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         integer, double = QgsProcessingParameterNumber.Integer, QgsProcessingParameterNumber.Double
-        # No minValue/maxValue: core.synthetic_scene checks the ranges with messages naming the parameter.
+        # No minValue/maxValue: core.synthesis.synthetic_scene checks the ranges with messages naming the parameter.
         for name, label, kind, default in (
                 (self.WIDTH, "Width (pixels)", integer, 2000),
                 (self.HEIGHT, "Height (pixels)", integer, 2000),
@@ -177,10 +177,10 @@ class SyntheticSceneAlgorithm(InsarAlgorithm):
         return super().checkParameterValues(others, context)
 
     def compute(self, parameters, context, feedback):
-        from ..core.deformation_sources import WIDE_POINT_SOURCES, SourceRanges
-        from ..core.line_of_sight import ASCENDING, DESCENDING
-        from ..core.raster_grid import GridSpec
-        from ..core.synthetic_scene import make_scene, write_scene_outputs
+        from ..core.interpolation.gridding import GridSpec
+        from ..core.synthesis.deformation_sources import WIDE_POINT_SOURCES, SourceRanges
+        from ..core.synthesis.line_of_sight import ASCENDING, DESCENDING
+        from ..core.synthesis.synthetic_scene import make_scene, write_scene_outputs
 
         crs = self._projected_crs(parameters, context)
         grid = GridSpec(x_min=self.parameterAsDouble(parameters, self.ORIGIN_X, context),
@@ -252,7 +252,7 @@ class SyntheticSceneAlgorithm(InsarAlgorithm):
 
     def _noise_map(self, parameters, context):
         """Path of the NOISE_MAP raster, or None when not given."""
-        from ..core.value_checks import check_raster_values
+        from ..core.common.value_checks import check_raster_values
 
         if not is_set(parameters, self.NOISE_MAP):
             return None

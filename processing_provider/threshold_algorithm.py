@@ -1,7 +1,7 @@
 """Processing algorithm ``insardefo:threshold``: the paper's velocity-threshold baseline (section IV-C).
 
 The Processing glue only: points are gridded (``point_gridding``), then
-``core.thresholding.threshold_raster`` and ``core.areas.contour_areas``.
+``core.detection.thresholding.threshold_raster`` and ``core.detection.areas.contour_areas``.
 """
 import os
 import shutil
@@ -17,10 +17,17 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from ..core.raster_io import atomic_outputs
+from ..core.common.raster_io import atomic_outputs
 from .algorithm_base import InsarAlgorithm
-from .inputs import (declared_nodata_raster, declared_nodata, error, is_set, progress_reporter,
-                     velocity_input_parameters, velocity_raster_path)
+from .inputs import (
+    declared_nodata,
+    declared_nodata_raster,
+    error,
+    is_set,
+    progress_reporter,
+    velocity_input_parameters,
+    velocity_raster_path,
+)
 from .model_inputs import advanced
 from .outputs import area_destination, areas_parameter, raster_destination, thresholds_parameter
 from .point_gridding import grid_points, gridding_parameters
@@ -71,8 +78,8 @@ class ThresholdAlgorithm(InsarAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("AREAS", "Areas at the lowest threshold"))
 
     def compute(self, parameters, context, feedback):
-        from ..core.areas import contour_areas, parse_levels
-        from ..core.thresholding import threshold_raster
+        from ..core.detection.areas import contour_areas, parse_levels
+        from ..core.detection.thresholding import threshold_raster
 
         layer = self.parameterAsLayer(parameters, "INPUT", context)
         if not isinstance(layer, (QgsRasterLayer, QgsVectorLayer)):

@@ -2,8 +2,8 @@
 
 The Processing glue only: dataset folders, optional real negatives (cut
 from a raster, or from a point layer interpolated first with
-insardefo:interpolate) and the settings go to ``core.training.train``; the
-report and learning curve come from ``core.training_report``.
+insardefo:interpolate) and the settings go to ``core.learning.training.train``; the
+report and learning curve come from ``core.learning.training_report``.
 """
 import os
 import shutil
@@ -14,6 +14,7 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsProcessing,
+    QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
@@ -24,14 +25,13 @@ from qgis.core import (
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
     QgsProcessingUtils,
-    QgsProcessingOutputNumber,
     QgsRasterLayer,
     QgsVectorLayer,
 )
 
-from ..core.errors import Cancelled
-from ..core.networks import ARCHITECTURES
-from ..core.raster_io import atomic_outputs
+from ..core.common.errors import Cancelled
+from ..core.common.raster_io import atomic_outputs
+from ..core.learning.networks import ARCHITECTURES
 from .algorithm_base import InsarAlgorithm
 from .inputs import error, gdal_file, is_set, progress_reporter, raster_path
 from .model_inputs import (
@@ -160,10 +160,10 @@ class TrainAlgorithm(InsarAlgorithm):
         return more_dataset_inputs(self, parameters, context)
 
     def compute(self, parameters, context, feedback):
-        from ..core.examples import Examples
-        from ..core.shared_training import SharedFormTrainer
-        from ..core.value_checks import check_raster_values
-        from ..core.training import train
+        from ..core.common.value_checks import check_raster_values
+        from ..core.learning.examples import Examples
+        from ..core.learning.shared_training import SharedFormTrainer
+        from ..core.learning.training import train
 
         config = self._config(parameters, context)
         model_path, report_path, curve_path = (file_destination(self, parameters, name, context)
@@ -201,7 +201,7 @@ class TrainAlgorithm(InsarAlgorithm):
     @staticmethod
     def _write_report(result, examples, config, model_path, report_path, curve_path):
         """The HTML report (and the learning curve PNG when ``curve_path`` is set) of a finished training."""
-        from ..core.training_report import learning_curve_png, training_html
+        from ..core.learning.training_report import learning_curve_png, training_html
 
         curve = learning_curve_png(result["history"])
         settings = {**result["metadata"]["training"], "architecture": config.architecture,
@@ -217,7 +217,7 @@ class TrainAlgorithm(InsarAlgorithm):
                 handle.write(curve)
 
     def _config(self, parameters, context):
-        from ..core.training import TrainingConfig
+        from ..core.learning.training import TrainingConfig
 
         architecture = self.parameterAsEnum(parameters, "ARCHITECTURE", context)
         if not 0 <= architecture < len(ARCHITECTURES):
@@ -239,8 +239,8 @@ class TrainAlgorithm(InsarAlgorithm):
 
     def _real_negatives(self, parameters, context, feedback, datasets):
         """(M, P, P) float32 stable-ground patches (mm/yr) or None when no layer is given."""
-        from ..core.real_negatives import cut_stable_patches
-        from ..core.value_checks import check_raster_values
+        from ..core.common.value_checks import check_raster_values
+        from ..core.synthesis.real_negatives import cut_stable_patches
 
         if not is_set(parameters, "REAL_NEGATIVES"):
             return None

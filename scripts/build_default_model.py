@@ -12,7 +12,7 @@
    in half precision.
 3. With ``--context-scenes N`` (padded AlexNets), every training step also
    classifies windows of N interpolated synthetic scenes both alone and in
-   the shared form and penalises their disagreement (core.shared_training).
+   the shared form and penalises their disagreement (core.learning.shared_training).
 4. Scores it on the held-out set at the detector's settings and writes the
    model and ``metrics.json`` to ``resources/models/``.
 
@@ -33,16 +33,19 @@ import qgis_process_runner  # noqa: E402
 
 qgis_process_runner.ensure_plugin_path()
 
-from insar_deformation_detector.core.deformation_sources import WIDE_POINT_SOURCES  # noqa: E402
-from insar_deformation_detector.core.evaluation import evaluate  # noqa: E402
-from insar_deformation_detector.core.examples import Examples, open_datasets  # noqa: E402
-from insar_deformation_detector.core.model_file import load_model  # noqa: E402
-from insar_deformation_detector.core.networks import ARCHITECTURES  # noqa: E402
-from insar_deformation_detector.core.shared_training import (CONSISTENCY_WEIGHT, SharedFormTrainer,  # noqa: E402
-                                                             ensure_context_scenes)
-from insar_deformation_detector.core.synthesis import SynthesisConfig, ensure_dataset  # noqa: E402
-from insar_deformation_detector.core.training import TrainingConfig, train  # noqa: E402
-from insar_deformation_detector.core.wrapping import DEFAULT_INTERVALS, DEFAULT_OFFSETS  # noqa: E402
+from insar_deformation_detector.core.learning.evaluation import evaluate  # noqa: E402
+from insar_deformation_detector.core.learning.examples import Examples, open_datasets  # noqa: E402
+from insar_deformation_detector.core.learning.model_file import load_model  # noqa: E402
+from insar_deformation_detector.core.learning.networks import ARCHITECTURES  # noqa: E402
+from insar_deformation_detector.core.learning.shared_training import (  # noqa: E402
+    CONSISTENCY_WEIGHT,
+    SharedFormTrainer,
+    ensure_context_scenes,
+)
+from insar_deformation_detector.core.learning.training import TrainingConfig, train  # noqa: E402
+from insar_deformation_detector.core.learning.wrapping import DEFAULT_INTERVALS, DEFAULT_OFFSETS  # noqa: E402
+from insar_deformation_detector.core.synthesis.deformation_sources import WIDE_POINT_SOURCES  # noqa: E402
+from insar_deformation_detector.core.synthesis.training_examples import SynthesisConfig, ensure_dataset  # noqa: E402
 
 MODEL_FOLDER = os.path.join(ROOT, "resources", "models")
 MODEL_NAME = "default.pt"

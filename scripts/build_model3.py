@@ -73,11 +73,8 @@ def _child(model, algorithm, child_id, description, position, sources, outputs=(
 
 def build_model():
     """The model as a QgsProcessingModelAlgorithm (needs QGIS and the plugin's provider registered)."""
-    from qgis.core import (
-        QgsProcessingModelAlgorithm,
-        QgsProcessingModelChildParameterSource as Source,
-        QgsProcessingModelParameter,
-    )
+    from qgis.core import QgsProcessingModelAlgorithm, QgsProcessingModelParameter
+    from qgis.core import QgsProcessingModelChildParameterSource as Source
     from qgis.PyQt.QtCore import QPointF
 
     model = QgsProcessingModelAlgorithm("Detect deformation in ascending and descending passes",
@@ -109,8 +106,9 @@ def build_model():
 
 def main():
     sys.path.insert(0, os.path.join(ROOT, "scripts"))
-    import qgis_process_runner
     from qgis.core import QgsApplication
+
+    import qgis_process_runner
 
     sys.path.insert(0, qgis_process_runner.ensure_plugin_path())
     application = QgsApplication([], False)

@@ -26,7 +26,7 @@ import qgis_process_runner  # noqa: E402
 
 sys.path.insert(0, qgis_process_runner.ensure_plugin_path())
 
-from insar_deformation_detector.core.detection_scoring import score_areas  # noqa: E402
+from insar_deformation_detector.core.detection.scoring import score_areas  # noqa: E402
 
 LEVELS = (0.5, 0.75, 0.9)
 

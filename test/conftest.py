@@ -4,37 +4,27 @@ pytest-qgis starts a headless QgsApplication with a throw-away profile
 (``.qgis-settings/``) before this file is imported.
 """
 import gc
-import hashlib
 import os
 import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Tests in sub-folders import the shared helpers module by name (pytest runs with --import-mode=importlib).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from helpers import ROOT  # noqa: E402
+
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 import qgis_process_runner  # noqa: E402
 
 sys.path.insert(0, qgis_process_runner.ensure_plugin_path())
 
-from insar_deformation_detector.core import synthetic_scene  # noqa: E402
+from insar_deformation_detector.core.synthesis import synthetic_scene  # noqa: E402
+
+import noise_fields  # noqa: E402
 
 SCENE_HEIGHT, SCENE_WIDTH = 100, 120
-
-
-def file_hash(path):
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
-
-
-def tree_hashes(directory):
-    """{relative path: sha256} of every file under ``directory``."""
-    hashes = {}
-    for folder, _, files in os.walk(directory):
-        for name in files:
-            path = os.path.join(folder, name)
-            hashes[os.path.relpath(path, directory)] = file_hash(path)
-    return hashes
 
 
 @pytest.fixture(autouse=True)
@@ -106,7 +96,7 @@ def qgis_process(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
     """A two-class (none, point source) dataset of 2 x 12 patches of 64 px, Delaunay-interpolated."""
-    from insar_deformation_detector.core.synthesis import SynthesisConfig, generate_dataset
+    from insar_deformation_detector.core.synthesis.training_examples import SynthesisConfig, generate_dataset
 
     folder = str(tmp_path_factory.mktemp("tiny") / "dataset")
     generate_dataset(SynthesisConfig(kind="point", count_per_class=12, patch_size=64,
@@ -117,7 +107,7 @@ def tiny_dataset(tmp_path_factory):
 @pytest.fixture(scope="session")
 def window_dataset(tmp_path_factory):
     """Three classes x 3 patches of 224 px (the detector's windows), Delaunay-interpolated."""
-    from insar_deformation_detector.core.synthesis import SynthesisConfig, generate_dataset
+    from insar_deformation_detector.core.synthesis.training_examples import SynthesisConfig, generate_dataset
 
     folder = str(tmp_path_factory.mktemp("windows") / "dataset")
     generate_dataset(SynthesisConfig(kind="both", count_per_class=3, interpolation="delaunay", seed=9), folder,
@@ -128,11 +118,23 @@ def window_dataset(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_model(tiny_dataset, tmp_path_factory):
     """A compact AlexNet trained for two epochs on ``tiny_dataset``: (model path, train() result)."""
-    from insar_deformation_detector.core.examples import Examples, open_datasets
-    from insar_deformation_detector.core.training import TrainingConfig, train
+    from insar_deformation_detector.core.learning.examples import Examples, open_datasets
+    from insar_deformation_detector.core.learning.training import TrainingConfig, train
 
     path = str(tmp_path_factory.mktemp("model") / "tiny.pt")
     result = train(Examples(open_datasets([tiny_dataset])),
                    TrainingConfig(architecture="alexnet_compact", epochs=2, batch_size=8, learning_rate=1e-3,
                                   validation_fraction=0.25, seed=1), path)
     return path, result
+
+
+@pytest.fixture(scope="session")
+def noise_field():
+    """A 300 x 300 pixel (15 km) noisy velocity field of known covariance (noise_fields)."""
+    return noise_fields.noisy_field(300, seed=11)
+
+
+@pytest.fixture(scope="session")
+def noise_raster(noise_field, tmp_path_factory):
+    """GeoTIFF of ``noise_field`` with 90 % of its pixels unmeasured (NaN)."""
+    return noise_fields.write_sparse_field(str(tmp_path_factory.mktemp("noise") / "velocity.tif"), noise_field)

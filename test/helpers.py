@@ -1,9 +1,12 @@
-"""Small file writers and readers for the tests (plain GDAL/OGR, no QGIS)."""
+"""Small file writers and readers for the tests (plain GDAL/OGR), and a wait on Qt events."""
 import ctypes.util
+import hashlib
 import os
 
 import numpy as np
 from osgeo import gdal, ogr, osr
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # RMSE (mm/yr) against the noise-free truth of the conftest scene (100 x 120, seed 7, 10 %
 # measured, spike noise), by METHOD index. Measured when written: matrix completion 0.90,
@@ -96,3 +99,62 @@ def smooth_velocity(size, seed):
     rows, cols = np.mgrid[:size, :size]
     bowl = -8.0 * np.exp(-((rows - size / 2) ** 2 + (cols - size / 3) ** 2) / (2 * 30.0 ** 2))
     return (field + bowl).astype(np.float32)
+
+
+def file_hash(path):
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def tree_hashes(directory):
+    """{relative path: sha256} of every file under ``directory``."""
+    hashes = {}
+    for folder, _, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(folder, name)
+            hashes[os.path.relpath(path, directory)] = file_hash(path)
+    return hashes
+
+
+def interpolated_scene(folder, size, seed, point_sources, tunnels):
+    """A synthetic scene at 10 m with wide point sources: paths of its sparse, truth and MC-dense files."""
+    from insar_deformation_detector.core.interpolation.gridding import GridSpec
+    from insar_deformation_detector.core.interpolation.raster_interpolation import interpolate_raster
+    from insar_deformation_detector.core.synthesis.deformation_sources import WIDE_POINT_SOURCES
+    from insar_deformation_detector.core.synthesis.synthetic_scene import make_scene, write_scene_outputs
+
+    scene = make_scene(GridSpec(400000.0, 300000.0, 10.0, size, size), seed=seed, point_sources=point_sources,
+                       tunnels=tunnels, ranges=WIDE_POINT_SOURCES)
+    paths = {"sparse": str(folder / "sparse.tif"), "truth": str(folder / "truth.gpkg")}
+    write_scene_outputs(scene, paths, srs(27700).ExportToWkt())
+    paths["dense"] = str(folder / "dense.tif")
+    interpolate_raster(paths["sparse"], paths["dense"])
+    return paths
+
+
+def area_rows(path):
+    """Attribute dicts of the features of a GeoPackage's "areas" layer."""
+    source = ogr.Open(path)
+    return [feature.items() for feature in source.GetLayerByName("areas")]
+
+
+def rasterized_truth(path, grid):
+    """(H, W) int array of the truth polygons' source_id burnt onto ``grid`` (a GridSpec; 0 outside)."""
+    target = gdal.GetDriverByName("MEM").Create("", grid.width, grid.height, 1, gdal.GDT_Int32)
+    target.SetGeoTransform(grid.geotransform())
+    source = ogr.Open(path)
+    assert gdal.RasterizeLayer(target, [1], source.GetLayer("truth"), options=["ATTRIBUTE=source_id"]) == 0
+    return target.ReadAsArray()
+
+
+def wait_until(condition, seconds=120):
+    """Process Qt events until ``condition()`` holds; False on timeout."""
+    from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer
+
+    timer = QElapsedTimer()
+    timer.start()
+    while not condition():
+        if timer.elapsed() > seconds * 1000:
+            return False
+        QCoreApplication.processEvents()
+    return True

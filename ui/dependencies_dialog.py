@@ -12,10 +12,18 @@ from qgis.PyQt.QtCore import QProcess
 from qgis.PyQt.QtGui import QGuiApplication
 from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout
 
-from ..core.blas_diagnostics import blas_report
-from ..core.dependencies import (DETECTION_PACKAGES, add_packages_folder, diagnostics, has_nvidia_gpu,
-                                 install_command, missing_packages, pip_arguments, qgis_python)
-from ..core.model_file import plugin_version
+from ..core.common.blas_diagnostics import blas_report
+from ..core.common.dependencies import (
+    DETECTION_PACKAGES,
+    add_packages_folder,
+    diagnostics,
+    has_nvidia_gpu,
+    install_command,
+    missing_packages,
+    pip_arguments,
+    qgis_python,
+)
+from ..core.learning.model_file import plugin_version
 
 
 class DependenciesDialog(QDialog):

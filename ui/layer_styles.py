@@ -15,16 +15,16 @@ import numpy as np
 from osgeo import gdal
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
-    QgsFeatureRequest,
-    QgsGraduatedSymbolRenderer,
-    QgsMarkerSymbol,
-    QgsRendererRange,
     QgsColorRampShader,
+    QgsFeatureRequest,
     QgsFillSymbol,
+    QgsGraduatedSymbolRenderer,
     QgsLinePatternFillSymbolLayer,
+    QgsMarkerSymbol,
     QgsPalLayerSettings,
     QgsRasterShader,
     QgsRendererCategory,
+    QgsRendererRange,
     QgsSingleBandPseudoColorRenderer,
     QgsSingleSymbolRenderer,
     QgsTextFormat,
@@ -155,7 +155,8 @@ def style_velocity_points(layer, field="velocity"):
 def style_levels(layer, thresholds):
     """A threshold-level raster: each threshold (mm/yr) in its level colour, 0 transparent."""
     items = [QgsColorRampShader.ColorRampItem(0.0, QColor(0, 0, 0, 0), "none")]
-    items += [QgsColorRampShader.ColorRampItem(float(level), _level_colour(rank, len(thresholds)), f">= {level:g} mm/yr")
+    count = len(thresholds)
+    items += [QgsColorRampShader.ColorRampItem(float(level), _level_colour(rank, count), f">= {level:g} mm/yr")
               for rank, level in enumerate(sorted(thresholds))]
     _pseudocolor(layer, items, QgsColorRampShader.Exact)
 

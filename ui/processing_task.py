@@ -12,8 +12,15 @@ main thread.
 """
 import traceback
 
-from qgis.core import (Qgis, QgsApplication, QgsMessageLog, QgsProcessingContext, QgsProcessingException,
-                       QgsProcessingFeedback, QgsTask)
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsMessageLog,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsTask,
+)
 from qgis.PyQt.QtCore import pyqtSignal, pyqtSlot
 from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 

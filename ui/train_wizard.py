@@ -14,12 +14,21 @@ import os
 
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtGui import QPixmap
-from qgis.PyQt.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout,
-                                 QWizard, QWizardPage)
+from qgis.PyQt.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWizard,
+    QWizardPage,
+)
 
-from ..core.deformation_sources import WIDE_POINT_SOURCES
-from ..core.networks import ARCHITECTURES
-from ..core.shared_training import ARCHITECTURES as SHARED_FORM_ARCHITECTURES
+from ..core.learning.networks import ARCHITECTURES
+from ..core.learning.shared_training import ARCHITECTURES as SHARED_FORM_ARCHITECTURES
+from ..core.synthesis.deformation_sources import WIDE_POINT_SOURCES
 from .processing_task import TaskPanel
 
 KINDS = ("Point sources (coal mining)", "Tunnels", "Both: one three-class model")

@@ -1,0 +1,90 @@
+"""HTML reports of training and evaluation, and the learning-curve PNG.
+
+The HTML holds the Table I metrics (%), the confusion matrix, the per-epoch
+losses and, for training, the learning curve embedded as a PNG, so a report
+is one file that Processing's results viewer or any browser opens.
+"""
+import base64
+import html
+import io
+
+from ..common.dependencies import require
+from .metrics import TABLE_I_COLUMNS
+
+TITLES = {"accuracy": "Accuracy", "precision": "Precision", "recall": "Recall",
+          "false_positive_rate": "False positive rate"}
+
+
+def learning_curve_png(history):
+    """PNG bytes: training and validation loss per epoch (left), validation accuracy % (right)."""
+    require("matplotlib")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    epochs = [row["epoch"] for row in history]
+    figure = Figure(figsize=(9, 3.6), dpi=100)
+    FigureCanvasAgg(figure)
+    loss, accuracy = figure.subplots(1, 2)
+    loss.plot(epochs, [row["train_loss"] for row in history], "o-", label="training")
+    loss.plot(epochs, [row["validation_loss"] for row in history], "s-", label="validation")
+    loss.set_xlabel("epoch")
+    loss.set_ylabel("cross-entropy loss")
+    loss.legend()
+    loss.grid(alpha=0.3)
+    accuracy.plot(epochs, [row["validation_accuracy"] for row in history], "s-", color="tab:green")
+    accuracy.set_xlabel("epoch")
+    accuracy.set_ylabel("validation accuracy (%), one look per example")
+    accuracy.grid(alpha=0.3)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _metrics_table(metrics):
+    head = "".join(f"<th>{TITLES[name]}</th>" for name in TABLE_I_COLUMNS)
+    cells = "".join(f"<td>{metrics[name]:.2f}</td>" for name in TABLE_I_COLUMNS)
+    return (f"<table border='1' cellpadding='4'><tr>{head}</tr><tr>{cells}</tr></table>"
+            f"<p>{metrics['count']} examples: {metrics['tp']} true positives, {metrics['fp']} false positives, "
+            f"{metrics['tn']} true negatives, {metrics['fn']} false negatives.</p>")
+
+
+def _confusion_table(confusion, classes):
+    head = "".join(f"<th>predicted {html.escape(name)}</th>" for name in classes)
+    rows = "".join(f"<tr><th>true {html.escape(name)}</th>{''.join(f'<td>{count}</td>' for count in row)}</tr>"
+                   for name, row in zip(classes, confusion))
+    return f"<table border='1' cellpadding='4'><tr><th></th>{head}</tr>{rows}</table>"
+
+
+def _history_table(history):
+    rows = "".join(f"<tr><td>{row['epoch']}</td><td>{row['train_loss']:.4f}</td><td>{row['validation_loss']:.4f}"
+                   f"</td><td>{row['validation_accuracy']:.2f}</td><td>{row['seconds']:.0f}</td></tr>"
+                   for row in history)
+    return ("<table border='1' cellpadding='4'><tr><th>epoch</th><th>training loss</th><th>validation loss</th>"
+            f"<th>validation accuracy (%)</th><th>seconds</th></tr>{rows}</table>")
+
+
+def _settings_list(settings):
+    items = "".join(f"<li>{html.escape(str(key))}: {html.escape(str(value))}</li>" for key, value in settings.items())
+    return f"<ul>{items}</ul>"
+
+
+def evaluation_html(title, metrics, confusion, classes, settings):
+    """An HTML page with the Table I metrics, the confusion matrix and the settings used."""
+    return (f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
+            f"<h1>{html.escape(title)}</h1><h2>Table I metrics (%)</h2>{_metrics_table(metrics)}"
+            f"<h2>Confusion matrix</h2>{_confusion_table(confusion, classes)}"
+            f"<h2>Settings</h2>{_settings_list(settings)}</body></html>")
+
+
+def training_html(result, classes, settings, curve_png):
+    """An HTML page for a training run: metrics, confusion matrix, epochs and the learning curve."""
+    image = base64.b64encode(curve_png).decode("ascii")
+    return (f"<html><head><meta charset='utf-8'><title>Training report</title></head><body>"
+            f"<h1>Training report</h1><p>Best epoch: {result['best_epoch']} of {len(result['history'])} run.</p>"
+            "<h2>Table I metrics on the validation set, at the detector's wrap settings (%)</h2>"
+            f"{_metrics_table(result['metrics'])}"
+            f"<h2>Confusion matrix</h2>{_confusion_table(result['confusion'], classes)}"
+            f"<h2>Learning curve</h2><img src='data:image/png;base64,{image}' alt='learning curve'/>"
+            f"<h2>Epochs</h2>{_history_table(result['history'])}"
+            f"<h2>Settings</h2>{_settings_list(settings)}</body></html>")

@@ -1,0 +1,1 @@
+"""Stage 2, sections II-B and III-B: synthetic velocities (sources, atmosphere, sampling), scenes and datasets."""
