@@ -14,7 +14,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLUGIN_NAME = "insar_deformation_detector"
 EXCLUDED_DIRS = {".git", ".venv", ".ci", ".github", ".pytest_cache", ".qgis-settings", "__pycache__",
                  "bench", "build", "dist", "scripts", "test", "tests"}
-EXCLUDED_FILES = {"Makefile", "pytest.ini", "requirements.txt", ".gitignore", ".gitattributes"}
+EXCLUDED_FILES = {"Makefile", "pytest.ini", "pyproject.toml", "requirements.txt", "CONTRIBUTING.md", ".gitignore",
+                  ".gitattributes"}
 EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".zip", "~")
 
 
