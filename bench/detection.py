@@ -29,18 +29,18 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "pluginpath"))
 
-from osgeo import ogr, osr  # noqa: E402
+from osgeo import ogr, osr
 
-from insar_deformation_detector.core.detection.areas import contour_areas  # noqa: E402
-from insar_deformation_detector.core.detection.raster_detection import DetectionSettings, detect_raster  # noqa: E402
-from insar_deformation_detector.core.detection.scoring import geometries, is_matched, score_areas, sources_found  # noqa: E402
-from insar_deformation_detector.core.detection.thresholding import THRESHOLDS_MM_YR, threshold_raster  # noqa: E402
-from insar_deformation_detector.core.interpolation.gridding import GridSpec  # noqa: E402
-from insar_deformation_detector.core.interpolation.raster_interpolation import interpolate_raster  # noqa: E402
-from insar_deformation_detector.core.learning.model_file import DEFAULT_MODEL_PATH, load_model  # noqa: E402
-from insar_deformation_detector.core.learning.training import use_all_cores  # noqa: E402
-from insar_deformation_detector.core.synthesis.deformation_sources import WIDE_POINT_SOURCES  # noqa: E402
-from insar_deformation_detector.core.synthesis.synthetic_scene import make_scene, write_scene_outputs  # noqa: E402
+from insar_deformation_detector.core.common.grid import GridSpec
+from insar_deformation_detector.core.detection.areas import contour_areas
+from insar_deformation_detector.core.detection.raster_detection import DetectionSettings, detect_raster
+from insar_deformation_detector.core.detection.scoring import geometries, is_matched, score_areas, sources_found
+from insar_deformation_detector.core.detection.thresholding import THRESHOLDS_MM_YR, threshold_raster
+from insar_deformation_detector.core.interpolation.raster_interpolation import interpolate_raster
+from insar_deformation_detector.core.learning.model_file import DEFAULT_MODEL_PATH, load_model
+from insar_deformation_detector.core.learning.training import use_all_cores
+from insar_deformation_detector.core.synthesis.deformation_sources import WIDE_POINT_SOURCES
+from insar_deformation_detector.core.synthesis.synthetic_scene import make_scene, write_scene_outputs
 
 UK_PIXELS = 98504 * 68504  # section IV-C: the whole-UK velocity map
 PROBABILITY_LEVELS = (0.5, 0.75, 0.9)

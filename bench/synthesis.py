@@ -21,8 +21,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "pluginpath"))
 
-from insar_deformation_detector.core.common.workers import worker_count  # noqa: E402
-from insar_deformation_detector.core.synthesis.training_examples import (  # noqa: E402
+from insar_deformation_detector.core.common.workers import worker_count
+from insar_deformation_detector.core.synthesis.training_examples import (
     INTERPOLATIONS,
     SynthesisConfig,
     generate_dataset,

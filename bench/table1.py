@@ -20,14 +20,14 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "pluginpath"))
 
-from insar_deformation_detector.core.learning.evaluation import evaluate  # noqa: E402
-from insar_deformation_detector.core.learning.examples import Examples, open_datasets  # noqa: E402
-from insar_deformation_detector.core.learning.model_file import load_model  # noqa: E402
-from insar_deformation_detector.core.learning.networks import ARCHITECTURES  # noqa: E402
-from insar_deformation_detector.core.learning.training import TrainingConfig, train  # noqa: E402
-from insar_deformation_detector.core.learning.wrapping import DEFAULT_INTERVALS, DEFAULT_OFFSETS  # noqa: E402
-from insar_deformation_detector.core.synthesis.deformation_sources import WIDE_POINT_SOURCES  # noqa: E402
-from insar_deformation_detector.core.synthesis.training_examples import SynthesisConfig, ensure_dataset  # noqa: E402
+from insar_deformation_detector.core.learning.evaluation import evaluate
+from insar_deformation_detector.core.learning.examples import Examples, open_datasets
+from insar_deformation_detector.core.learning.model_file import load_model
+from insar_deformation_detector.core.learning.networks import ARCHITECTURES
+from insar_deformation_detector.core.learning.training import TrainingConfig, train
+from insar_deformation_detector.core.learning.wrapping import DEFAULT_INTERVALS, DEFAULT_OFFSETS
+from insar_deformation_detector.core.synthesis.deformation_sources import WIDE_POINT_SOURCES
+from insar_deformation_detector.core.synthesis.training_examples import SynthesisConfig, ensure_dataset
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 METHODS = {"none": "Sparse", "delaunay": "Interp. DT", "matrix_completion": "Interp. MC"}

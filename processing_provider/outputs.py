@@ -39,4 +39,3 @@ def area_destination(algorithm, parameters, context):
     if not path.lower().endswith(".gpkg"):
         raise error("OUTPUT_AREAS", f"must be a GeoPackage (.gpkg) file, got {path}")
     return path
-

@@ -248,7 +248,7 @@ class SynthesizeAlgorithm(InsarAlgorithm):
         import numpy as np
 
         from ..core.common.value_checks import check_raster_values
-        from ..core.interpolation.spike_noise import sample_noise_map
+        from ..core.synthesis.spike_simulation import sample_noise_map
 
         if not is_set(parameters, self.NOISE_MAP):
             return None

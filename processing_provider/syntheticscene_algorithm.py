@@ -177,7 +177,7 @@ class SyntheticSceneAlgorithm(InsarAlgorithm):
         return super().checkParameterValues(others, context)
 
     def compute(self, parameters, context, feedback):
-        from ..core.interpolation.gridding import GridSpec
+        from ..core.common.grid import GridSpec
         from ..core.synthesis.deformation_sources import WIDE_POINT_SOURCES, SourceRanges
         from ..core.synthesis.line_of_sight import ASCENDING, DESCENDING
         from ..core.synthesis.synthetic_scene import make_scene, write_scene_outputs

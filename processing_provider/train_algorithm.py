@@ -240,7 +240,7 @@ class TrainAlgorithm(InsarAlgorithm):
     def _real_negatives(self, parameters, context, feedback, datasets):
         """(M, P, P) float32 stable-ground patches (mm/yr) or None when no layer is given."""
         from ..core.common.value_checks import check_raster_values
-        from ..core.synthesis.real_negatives import cut_stable_patches
+        from ..core.learning.real_negatives import cut_stable_patches
 
         if not is_set(parameters, "REAL_NEGATIVES"):
             return None

@@ -1,8 +1,9 @@
 """Write metadata.txt's changelog (what the QGIS plugin manager shows) from CHANGELOG.md.
 
 CHANGELOG.md is the one record (Keep a Changelog form). Each released version becomes
-"VERSION (DATE): summary" followed by its entries, one line each, as plain text: Markdown links,
-code marks and emphasis are dropped. "Unreleased" is left out.
+"VERSION (DATE): summary" followed by its kinds of change ("Added:", "Fixed:", ...) and their
+entries, one line each, as plain text: Markdown links, code marks and emphasis are dropped, and so
+are the link definitions. "Unreleased" is left out.
 
     python3 scripts/changelog.py           # rewrite the changelog in metadata.txt
     python3 scripts/changelog.py --check   # exit 1 when metadata.txt is out of step
@@ -25,7 +26,10 @@ def plain(text):
 
 
 def releases(markdown):
-    """[(version, date, summary, [entry, ...])] of the released versions, newest first."""
+    """[(version, date, summary, [line, ...])] of the released versions, newest first.
+
+    The lines are "Added:"-style kinds of change and "- entry" lines, in plain text.
+    """
     found, current, paragraph = [], None, []
     for line in markdown.splitlines():
         heading = VERSION_HEADING.match(line)
@@ -34,11 +38,12 @@ def releases(markdown):
             if heading["version"].lower() != "unreleased":
                 current = [heading["version"], heading["date"], "", []]
                 found.append(current)
+        elif current is None or line.startswith(("[", "# ")):
             continue
-        if current is None or line.startswith("#"):
-            continue
-        if line.startswith("- "):
-            current[3].append(line[2:].strip())
+        elif line.startswith("### "):
+            current[3].append(f"{line[4:].strip()}:")
+        elif line.startswith("- "):
+            current[3].append(f"- {line[2:].strip()}")
         elif line.startswith("  ") and current[3]:
             current[3][-1] += " " + line.strip()
         elif line.strip() and not current[3]:
@@ -46,8 +51,8 @@ def releases(markdown):
             current[2] = " ".join(paragraph)
         elif not line.strip():
             paragraph = []
-    return [(version, date, plain(summary), [plain(entry) for entry in entries])
-            for version, date, summary, entries in found]
+    return [(version, date, plain(summary), [plain(line) for line in lines])
+            for version, date, summary, lines in found]
 
 
 def metadata_changelog(markdown):
@@ -55,7 +60,7 @@ def metadata_changelog(markdown):
     lines = []
     for version, date, summary, entries in releases(markdown):
         lines.append(f"{version} ({date})" + (f": {summary}" if summary else ""))
-        lines += [f"- {entry}" for entry in entries]
+        lines += entries
     return lines
 
 

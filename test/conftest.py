@@ -12,17 +12,17 @@ import pytest
 # Tests in sub-folders import the shared helpers module by name (pytest runs with --import-mode=importlib).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from helpers import ROOT  # noqa: E402
+from helpers import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
-import qgis_process_runner  # noqa: E402
+import qgis_process_runner
 
 sys.path.insert(0, qgis_process_runner.ensure_plugin_path())
 
-from insar_deformation_detector.core.synthesis import synthetic_scene  # noqa: E402
+from insar_deformation_detector.core.synthesis import synthetic_scene
 
-import noise_fields  # noqa: E402
+import noise_fields
 
 SCENE_HEIGHT, SCENE_WIDTH = 100, 120
 
@@ -130,8 +130,10 @@ def tiny_model(tiny_dataset, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def noise_field():
-    """A 300 x 300 pixel (15 km) noisy velocity field of known covariance (noise_fields)."""
-    return noise_fields.noisy_field(300, seed=11)
+    """A 300 x 300 pixel (15 km) noisy velocity field of known covariance (noise_fields), read-only."""
+    field = noise_fields.noisy_field(300, seed=11)
+    field.setflags(write=False)
+    return field
 
 
 @pytest.fixture(scope="session")

@@ -118,7 +118,7 @@ def tree_hashes(directory):
 
 def interpolated_scene(folder, size, seed, point_sources, tunnels):
     """A synthetic scene at 10 m with wide point sources: paths of its sparse, truth and MC-dense files."""
-    from insar_deformation_detector.core.interpolation.gridding import GridSpec
+    from insar_deformation_detector.core.common.grid import GridSpec
     from insar_deformation_detector.core.interpolation.raster_interpolation import interpolate_raster
     from insar_deformation_detector.core.synthesis.deformation_sources import WIDE_POINT_SOURCES
     from insar_deformation_detector.core.synthesis.synthetic_scene import make_scene, write_scene_outputs

@@ -1,6 +1,7 @@
 """The rules of the README's Architecture section, checked by reading the source.
 
 * core/ never imports QGIS, Qt, the Processing glue or the dialogs;
+* Qt widgets (qgis.gui, QtWidgets) appear only in ui/ and plugin.py: ui/ holds the Qt code;
 * core/'s stages import one way: common <- interpolation <- synthesis <- learning <- detection
   (a stage uses the shared layer and earlier stages, never a later one);
 * every core module lives in a stage package;
@@ -15,8 +16,10 @@ import pytest
 from helpers import ROOT
 
 STAGES = ("common", "interpolation", "synthesis", "learning", "detection")
-FORBIDDEN_IN_CORE = ("qgis", "PyQt5", "processing", "insar_deformation_detector.processing_provider",
-                     "insar_deformation_detector.ui", "insar_deformation_detector.plugin")
+QT = ("qgis.PyQt", "PyQt5", "PyQt6", "sip")
+QT_WIDGETS = ("qgis.gui", "qgis.PyQt.QtWidgets", "PyQt5.QtWidgets", "PyQt6.QtWidgets")
+FORBIDDEN_IN_CORE = ("qgis", "processing", "insar_deformation_detector.processing_provider",
+                     "insar_deformation_detector.ui", "insar_deformation_detector.plugin") + QT
 
 
 def python_files(folder):
@@ -51,7 +54,8 @@ def imported_modules(path, root=ROOT):
         elif isinstance(node, ast.ImportFrom):
             base = package[:len(package) - node.level + 1] if node.level else []
             module = ".".join(base + ([node.module] if node.module else []))
-            names += [module] if node.module else [f"{module}.{alias.name}" for alias in node.names]
+            # "from package import module" imports the module: record both names
+            names += ([module] if node.module else []) + [f"{module}.{alias.name}" for alias in node.names]
     return names
 
 
@@ -91,11 +95,21 @@ def test_the_import_rules_catch_a_violation(tmp_path):
     folder = tmp_path / "core" / "synthesis"
     folder.mkdir(parents=True)
     (folder / "bad.py").write_text("from qgis.core import QgsProject\n"
+                                   "from insar_deformation_detector.core import learning\n"
                                    "def f():\n    from ..detection.areas import contour_areas\n")
     path = os.path.join("core", "synthesis", "bad.py")
     names = imported_modules(path, root=str(tmp_path))
-    assert "qgis.core" in names and "insar_deformation_detector.core.detection.areas" in names
-    assert stage_of("insar_deformation_detector.core.detection.areas") > stage_of(module_name(path))
+    assert "qgis.core" in names
+    own = stage_of(module_name(path))
+    for later in ("insar_deformation_detector.core.learning", "insar_deformation_detector.core.detection.areas"):
+        assert later in names and stage_of(later) > own
+
+
+@pytest.mark.parametrize("path", python_files("processing_provider") + python_files("core"))
+def test_qt_widgets_only_in_ui(path):
+    widgets = [name for name in imported_modules(path)
+               if any(name == prefix or name.startswith(prefix + ".") for prefix in QT_WIDGETS)]
+    assert not widgets, f"{path} imports {widgets}: dialogs and widgets belong in ui/"
 
 
 @pytest.mark.parametrize("path", python_files("processing_provider"))

@@ -174,4 +174,3 @@ class DetectDialog(QDialog):
         QgsProject.instance().addMapLayer(layer, False)
         group.addLayer(layer)
         self.added_layers.append(layer)
-

@@ -61,7 +61,7 @@ class AlgorithmChainTask(QgsTask):
         """The task's work (in its thread). Any failure is kept in ``error``: one escaping would abort QGIS."""
         try:
             return self._run_steps()
-        except Exception as failure:  # noqa: BLE001 (see the docstring)
+        except Exception as failure:  # any failure: see the docstring
             QgsMessageLog.logMessage(traceback.format_exc(), "InSAR Deformation Detector", Qgis.Critical)
             self.error = f"{type(failure).__name__}: {failure}"
             return False

@@ -174,4 +174,3 @@ class TrainWizard(QWizard):
         training = self.results["Training"]
         self.panel.status.setText(f"Done: {training['EPOCHS_RUN']} epochs (best {training['BEST_EPOCH']}); model "
                             f"{self.paths()['model']}, reports beside it.")
-

@@ -149,7 +149,7 @@ def pip_arguments(python, folder, missing, cuda):
 def _version(name):
     try:
         module = importlib.import_module(name)
-    except Exception as failure:  # noqa: BLE001 (any import failure is a diagnostic)
+    except Exception as failure:  # any import failure is a diagnostic
         return f"not available ({type(failure).__name__}: {failure})"
     return getattr(module, "__version__", "installed")
 

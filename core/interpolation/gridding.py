@@ -1,37 +1,15 @@
 """Gridding of point measurements (persistent scatterers) onto a raster."""
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from osgeo import gdal
 
 from ..common.errors import InputError
+from ..common.grid import GridSpec
 from ..common.raster_io import OUTPUT_OPTIONS, checked, row_blocks
 
 MAX_CELLS = 2_000_000_000  # refuse grids beyond this: a pixel size typed in the wrong unit
 MAX_CELLS_PER_POINT = 10_000  # a grid this much emptier than its points (0.01% cover) is a unit slip
-
-
-@dataclass(frozen=True)
-class GridSpec:
-    """A north-up grid: top-left corner (map units), square pixel size (map units), size in pixels."""
-
-    x_min: float
-    y_max: float
-    pixel_size: float
-    width: int
-    height: int
-
-    def geotransform(self):
-        """GDAL geotransform of the grid."""
-        return (self.x_min, self.pixel_size, 0.0, self.y_max, 0.0, -self.pixel_size)
-
-    def cells_of(self, x, y):
-        """(rows, cols, inside) of map coordinates; ``inside`` flags points on the grid."""
-        cols = np.floor((np.asarray(x) - self.x_min) / self.pixel_size).astype(np.int64)
-        rows = np.floor((self.y_max - np.asarray(y)) / self.pixel_size).astype(np.int64)
-        inside = (rows >= 0) & (rows < self.height) & (cols >= 0) & (cols < self.width)
-        return rows, cols, inside
 
 
 def _cell_span(low, high, pixel_size, closed):

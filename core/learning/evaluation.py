@@ -33,4 +33,3 @@ def evaluate(model, examples, intervals, offsets, device="cpu", batch_size=64, p
     return {"metrics": table_i_metrics(labels, predicted),
             "confusion": confusion_matrix(labels, predicted, len(model.classes)).tolist(),
             "classes": model.classes}
-

@@ -23,8 +23,8 @@ import numpy as np
 from osgeo import osr
 
 from ..common.errors import InputError
+from ..common.grid import GridSpec
 from ..common.raster_io import open_band, read_window
-from ..interpolation.gridding import GridSpec
 from ..interpolation.raster_interpolation import interpolate_raster
 from ..synthesis.deformation_sources import WIDE_POINT_SOURCES
 from ..synthesis.line_of_sight import ASCENDING, DESCENDING

@@ -27,15 +27,15 @@ from osgeo import gdal, ogr, osr
 from scipy.ndimage import maximum_filter
 
 from ..common.errors import Cancelled, InputError
+from ..common.grid import GridSpec
 from ..common.memory import check_fits
 from ..common.raster_io import OUTPUT_OPTIONS, atomic_outputs, checked
-from ..interpolation.gridding import GridSpec
-from ..interpolation.spike_noise import NuggetNoise, sample_noise_map
 from . import scatterer_patterns
 from .atmosphere import DEFAULT_A_RANGE, DEFAULT_B_RANGE, atmosphere_bytes, turbulent_atmosphere
 from .deformation_sources import KNOT_COLUMNS, SourceRanges, draw_point_source, draw_tunnel
 from .line_of_sight import ASCENDING
 from .mogi import POISSON_RATIO, mogi_displacement
+from .spike_simulation import NuggetNoise, sample_noise_map
 from .training_examples import AtmosphereRanges, sample_and_corrupt
 
 NUGGET = 0.8  # mm^2/yr^2: sill (1.5-2.9) minus a (0.7-1.8), section II-B

@@ -23,12 +23,12 @@ from ..common.memory import check_fits
 from ..common.workers import ordered_results, process_pool, worker_count
 from ..interpolation.matrix_completion import MatrixCompletionSettings
 from ..interpolation.raster_interpolation import interpolate_array
-from ..interpolation.spike_noise import NuggetNoise
 from .atmosphere import DEFAULT_A_RANGE, DEFAULT_B_RANGE, atmosphere_bytes, turbulent_atmosphere
 from .dataset import MANIFEST, DatasetWriter, check_destination
 from .deformation_sources import KNOT_COLUMNS, SourceRanges, checked_range, draw_point_source, draw_tunnel
 from .line_of_sight import ASCENDING, DESCENDING
 from .scatterer_patterns import builtin_pattern
+from .spike_simulation import NuggetNoise
 
 DEFAULT_SILL_RANGE = (1.5, 2.9)  # mm^2/yr^2, section II-B: sill of the UK data; nugget = sill - a
 INTERPOLATIONS = ("matrix_completion", "delaunay", "none")
@@ -282,7 +282,6 @@ def generate_dataset(config, folder, workers=0, progress=None, is_cancelled=None
         raise
     return {"count": config.total, "seconds": seconds, "workers": workers,
             "examples_per_second": config.total / max(seconds, 1e-9)}
-
 
 
 def ensure_dataset(config, folder, workers=0, progress=None, is_cancelled=None):

@@ -6,9 +6,9 @@ from insar_deformation_detector.core.learning.model_file import DEFAULT_MODEL_PA
 from helpers import interpolated_scene
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def model():
-    """The bundled default model (resources/models/default.pt)."""
+    """The bundled default model (resources/models/default.pt); per module, as detection moves it to eval mode."""
     return load_model(DEFAULT_MODEL_PATH)
 
 

@@ -6,8 +6,8 @@ import pytest
 from osgeo import gdal, osr
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
+from insar_deformation_detector.core.common.grid import GridSpec
 from insar_deformation_detector.core.detection.areas import FIELDS
-from insar_deformation_detector.core.interpolation.gridding import GridSpec
 from insar_deformation_detector.core.synthesis.deformation_sources import WIDE_POINT_SOURCES
 from insar_deformation_detector.core.synthesis.synthetic_scene import make_scene, write_scene_outputs
 

@@ -1,4 +1,4 @@
-"""insardefo:interpolate through processing.run in a real (headless) QGIS."""
+"""insardefo:interpolate through processing.run and qgis_process.bin in a real (headless) QGIS."""
 import os
 
 import numpy as np
@@ -205,3 +205,27 @@ def test_cancel_stops_cleanly(plugin, qgis_processing, scene_files, tmp_path):
     assert feedback.isCanceled()
     assert "OUTPUT" not in results
     assert os.listdir(tmp_path) == []
+
+
+def test_points_layer_through_qgis_process(qgis_process, scene, scene_files, tmp_path):
+    output = str(tmp_path / "dense.tif")
+    completed, results = qgis_process.run("insardefo:interpolate", {
+        "INPUT": scene_files["points"], "FIELD": "velocity", "PIXEL_SIZE": 10, "METHOD": 0, "OUTPUT": output})
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert results["OUTPUT"] == output
+    assert results["MEASURED_CELLS"] == int(np.isfinite(scene.sparse).sum())
+    result, info = read_raster(output)
+    assert info["dtype"] == gdal.GDT_Float32 and info["size"] == scene.truth.shape
+    assert rmse(result, scene.truth) < RMSE_BOUND[0]
+
+
+def test_raster_with_noise_output_through_qgis_process(qgis_process, scene, scene_files, tmp_path):
+    output, noise = str(tmp_path / "dense.tif"), str(tmp_path / "noise.tif")
+    completed, results = qgis_process.run("insardefo:interpolate", {
+        "INPUT": scene_files["sparse"], "METHOD": 1, "MAX_DISTANCE": 15, "OUTPUT": output, "NOISE": noise})
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert results["OUTPUT"] == output and results["NOISE"] == noise
+    result, info = read_raster(output)
+    assert info["size"] == scene.truth.shape
+    assert rmse(result, scene.truth) < RMSE_BOUND[1]
+    assert os.path.exists(noise)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsRasterLayer, QgsVectorLayer
 
-from insar_deformation_detector.core.interpolation.gridding import GridSpec
+from insar_deformation_detector.core.common.grid import GridSpec
 from insar_deformation_detector.core.synthesis.synthetic_scene import SOURCE_FIELDS
 
 from helpers import rasterized_truth, read_raster, write_raster

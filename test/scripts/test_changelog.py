@@ -23,13 +23,17 @@ Volcanic interferograms.
 ## [0.1.0] - 2026-12-02
 
 - First release.
+
+[0.2.0]: https://example.org/compare/v0.1.0...v0.2.0
 """
 
 
 def test_released_versions_become_plain_lines_newest_first():
     assert changelog.metadata_changelog(SAMPLE) == [
         "0.2.0 (2027-01-15): Volcanic interferograms.",
+        "Added:",
         "- A two-headed CNN (insardefo:volcano), see the seed.",
+        "Fixed:",
         "- Cancel in the wizard.",
         "0.1.0 (2026-12-02)",
         "- First release.",

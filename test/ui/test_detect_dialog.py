@@ -9,7 +9,7 @@ from osgeo import osr
 from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
 from qgis.PyQt.QtCore import QElapsedTimer
 
-from insar_deformation_detector.core.interpolation.gridding import GridSpec
+from insar_deformation_detector.core.common.grid import GridSpec
 from insar_deformation_detector.core.synthesis.deformation_sources import WIDE_POINT_SOURCES
 from insar_deformation_detector.core.synthesis.line_of_sight import ASCENDING, DESCENDING
 from insar_deformation_detector.core.synthesis.synthetic_scene import make_scene, write_scene_outputs

@@ -86,7 +86,7 @@ def test_probability_is_transparent_below_the_lowest_threshold(run_and_load, tmp
 def test_detect_outputs_arrive_styled_with_a_cyclic_wrapped_velocity(run_and_load, tmp_path):
     from osgeo import osr
 
-    from insar_deformation_detector.core.interpolation.gridding import GridSpec
+    from insar_deformation_detector.core.common.grid import GridSpec
     from insar_deformation_detector.core.synthesis.deformation_sources import WIDE_POINT_SOURCES
     from insar_deformation_detector.core.synthesis.synthetic_scene import make_scene, write_scene_outputs
 

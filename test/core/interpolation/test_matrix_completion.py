@@ -19,35 +19,31 @@ from insar_deformation_detector.core.interpolation.matrix_completion import (
 )
 from insar_deformation_detector.core.synthesis.synthetic_scene import make_sparse_scene
 
-from helpers import GSL_CBLAS, ROOT
-
-
-def rmse(field, truth):
-    return float(np.sqrt(np.mean((field - truth) ** 2)))
+from helpers import GSL_CBLAS, ROOT, rmse
 
 
 @pytest.fixture(scope="module")
-def scene():
+def noisy_scene():
     """200 x 200 px at 10 m, 10% measured, with spike noise."""
     return make_sparse_scene(200, 200, seed=11)
 
 
-def test_scene_is_sparse_and_noisy(scene):
-    measured = np.isfinite(scene.sparse)
+def test_scene_is_sparse_and_noisy(noisy_scene):
+    measured = np.isfinite(noisy_scene.sparse)
     assert 0.08 < measured.mean() < 0.12
-    spikes = np.abs(scene.sparse[measured] - scene.truth[measured])
+    spikes = np.abs(noisy_scene.sparse[measured] - noisy_scene.truth[measured])
     assert spikes.max() > 5.0  # the heavy tail of spike noise is there
 
 
-def test_matrix_completion_beats_delaunay_on_noisy_sparse_data(scene):
-    rows, cols = np.nonzero(np.isfinite(scene.sparse))
-    delaunay = delaunay_interpolate(rows, cols, scene.sparse[rows, cols], scene.sparse.shape)
-    completed = complete_fast(scene.sparse)
-    assert rmse(completed, scene.truth) < 0.6 * rmse(delaunay, scene.truth)
-    assert rmse(completed, scene.truth) < 0.7  # mm/yr (measured 0.62), against 1.4 mm/yr of signal
+def test_matrix_completion_beats_delaunay_on_noisy_sparse_data(noisy_scene):
+    rows, cols = np.nonzero(np.isfinite(noisy_scene.sparse))
+    delaunay = delaunay_interpolate(rows, cols, noisy_scene.sparse[rows, cols], noisy_scene.sparse.shape)
+    completed = complete_fast(noisy_scene.sparse)
+    assert rmse(completed, noisy_scene.truth) < 0.6 * rmse(delaunay, noisy_scene.truth)
+    assert rmse(completed, noisy_scene.truth) < 0.7  # mm/yr (measured 0.62), against 1.4 mm/yr of signal
 
 
-def test_fast_solver_matches_full_svd_algorithm(scene):
+def test_fast_solver_matches_full_svd_algorithm(noisy_scene):
     small = make_sparse_scene(120, 100, seed=4)
     fast, reference = complete_fast(small.sparse), complete_reference(small.sparse)
     assert fast.shape == reference.shape == (120, 100)
@@ -63,7 +59,7 @@ def test_shrinkage_follows_the_p_norm_rule():
     assert shrunk[2] == 0.0 and shrunk[0] > 9.0
 
 
-def test_cancel_stops_between_iterations(scene):
+def test_cancel_stops_between_iterations(noisy_scene):
     calls = []
 
     def cancelled():
@@ -71,7 +67,7 @@ def test_cancel_stops_between_iterations(scene):
         return len(calls) > 5
 
     with pytest.raises(Cancelled):
-        complete_fast(scene.sparse, is_cancelled=cancelled)
+        complete_fast(noisy_scene.sparse, is_cancelled=cancelled)
     assert len(calls) == 6
 
 

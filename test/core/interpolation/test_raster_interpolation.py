@@ -2,7 +2,6 @@
 
 A raster end to end without QGIS: no-data, tiling, atomic outputs, errors.
 """
-import hashlib
 import os
 
 import numpy as np
@@ -13,16 +12,7 @@ from insar_deformation_detector.core.common.errors import Cancelled, InputError
 from insar_deformation_detector.core.interpolation.raster_interpolation import interpolate_raster, looks_sparse
 from insar_deformation_detector.core.synthesis.synthetic_scene import make_sparse_scene, rmse, write_scene
 
-from helpers import write_raster
-
-
-def read(path):
-    return gdal.Open(path).ReadAsArray()
-
-
-def digest(path):
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
+from helpers import file_hash, read_raster, write_raster
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +32,7 @@ def test_output_is_float32_tiled_compressed_on_the_input_grid(tiling_scene, tmp_
     structure = dataset.GetMetadata("IMAGE_STRUCTURE")
     assert structure["COMPRESSION"] == "DEFLATE"
     assert dataset.GetRasterBand(1).GetBlockSize() == [256, 256]
-    assert summary["measured_cells"] == int(np.isfinite(read(tiling_scene["sparse"])).sum())
+    assert summary["measured_cells"] == int(np.isfinite(read_raster(tiling_scene["sparse"])[0]).sum())
     assert rmse(output, tiling_scene["truth"]) < 0.7
 
 
@@ -57,7 +47,7 @@ def test_tiled_and_untiled_results_agree(tiling_scene, tmp_path):
     whole, tiled = str(tmp_path / "whole.tif"), str(tmp_path / "tiled.tif")
     assert interpolate_raster(tiling_scene["sparse"], whole)["tiles"] == 1
     assert interpolate_raster(tiling_scene["sparse"], tiled, tile_size=128)["tiles"] == 9
-    a, b = read(whole), read(tiled)
+    a, b = read_raster(whole)[0], read_raster(tiled)[0]
     np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
     difference = a - b
     assert np.sqrt(np.nanmean(difference ** 2)) < 0.03  # mm/yr
@@ -70,15 +60,15 @@ def test_nodata_value_means_no_measurement_and_far_cells_stay_empty(tmp_path):
     rows, cols = rng.integers(0, 40, 300), rng.integers(0, 45, 300)  # only the top-left quarter
     array[rows, cols] = 2.0 + 0.05 * rows
     source = write_raster(str(tmp_path / "sparse.tif"), array, nodata=-9999.0)
-    before = digest(source)
+    before = file_hash(source)
     output = str(tmp_path / "dense.tif")
     interpolate_raster(source, output, max_distance=10)
-    dense = read(output)
+    dense = read_raster(output)[0]
     assert np.isnan(dense[60:, :]).all() and np.isnan(dense[:, 60:]).all()
     inside = dense[5:35, 5:40]
     assert np.isfinite(inside).all()
     assert 1.5 < np.nanmin(dense) and np.nanmax(dense) < 4.5  # no -9999 leaks into the result
-    assert digest(source) == before
+    assert file_hash(source) == before
 
 
 def test_noise_map_is_the_median_residual(tmp_path):
@@ -89,7 +79,7 @@ def test_noise_map_is_the_median_residual(tmp_path):
     source = write_raster(str(tmp_path / "sparse.tif"), array)
     noise_path = str(tmp_path / "noise.tif")
     interpolate_raster(source, str(tmp_path / "dense.tif"), noise_path=noise_path)
-    noise = read(noise_path)
+    noise = read_raster(noise_path)[0]
     assert noise[10, 10] == pytest.approx(20.0)
     assert noise[12, 12] == 0.0 and noise[30, 30] == 0.0
     assert np.isnan(noise[20, 20]) and np.isfinite(noise).sum() == 101

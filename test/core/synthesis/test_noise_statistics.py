@@ -102,7 +102,6 @@ def test_white_noise_is_refused_naming_input():
     assert "white" in str(caught.value)
 
 
-# ---------------------------------------------------------------------------- load_noise_statistics
 def test_load_round_trip(noise_field, tmp_path):
     x, y, v = sampled_pixels(noise_field, 2000, 31)
     statistics = estimate(x, y, v)

@@ -3,25 +3,19 @@ import os
 
 import numpy as np
 import pytest
-from osgeo import gdal, ogr, osr
+from osgeo import gdal, ogr
 from scipy.ndimage import maximum_filter
 
 from insar_deformation_detector.core.common.errors import Cancelled, InputError
-from insar_deformation_detector.core.interpolation.gridding import GridSpec
+from insar_deformation_detector.core.common.grid import GridSpec
 from insar_deformation_detector.core.synthesis import synthetic_scene
 from insar_deformation_detector.core.synthesis.synthetic_scene import GAP_PX, make_scene, write_scene_outputs
 
-from helpers import rasterized_truth, read_raster, write_raster
+from helpers import rasterized_truth, read_raster, srs, write_raster
 
 GRID = GridSpec(x_min=400000.0, y_max=400000.0, pixel_size=10.0, width=300, height=300)
 SETTINGS = dict(seed=3, point_sources=4, tunnels=1)
 LOS_MAX = 15.0  # mm/yr: SourceRanges().los_mm_yr, section III-B
-
-
-def srs_wkt(epsg=27700):
-    reference = osr.SpatialReference()
-    reference.ImportFromEPSG(epsg)
-    return reference.ExportToWkt()
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +28,7 @@ def scene_files(scene, tmp_path_factory):
     folder = tmp_path_factory.mktemp("syntheticscene")
     paths = {name: str(folder / f"{name}{'.gpkg' if name in ('points', 'truth') else '.tif'}")
              for name in synthetic_scene.OUTPUTS}
-    return write_scene_outputs(scene, paths, srs_wkt())
+    return write_scene_outputs(scene, paths, srs(27700).ExportToWkt())
 
 
 def test_same_seed_gives_the_same_scene_and_another_seed_another(scene):
@@ -105,7 +99,7 @@ def test_truth_polygons_cover_the_pixels_above_threshold_and_give_their_peak(sce
 
 def test_a_source_below_the_threshold_keeps_its_feature_without_geometry(tmp_path):
     scene = make_scene(GRID, threshold=100.0, **SETTINGS)
-    path = write_scene_outputs(scene, {"truth": str(tmp_path / "truth.gpkg")}, srs_wkt())["truth"]
+    path = write_scene_outputs(scene, {"truth": str(tmp_path / "truth.gpkg")}, srs(27700).ExportToWkt())["truth"]
     source = ogr.Open(path)
     features = list(source.GetLayer("truth"))
     assert len(features) == len(scene.sources)
@@ -173,5 +167,6 @@ def test_cancel_stops_generation_and_writing_without_files(scene, tmp_path):
     paths = {"sparse": str(tmp_path / "sparse.tif"), "points": str(tmp_path / "points.gpkg")}
     calls = []
     with pytest.raises(Cancelled):
-        write_scene_outputs(scene, paths, srs_wkt(), is_cancelled=lambda: calls.append(1) or len(calls) > 2)
+        write_scene_outputs(scene, paths, srs(27700).ExportToWkt(),
+                            is_cancelled=lambda: calls.append(1) or len(calls) > 2)
     assert os.listdir(tmp_path) == []

@@ -1,9 +1,9 @@
-"""Tests of core/synthesis/real_negatives.py: stable patches of a real map."""
+"""Tests of core/learning/real_negatives.py: stable patches of a real map."""
 import numpy as np
 import pytest
 
 from insar_deformation_detector.core.common.errors import InputError
-from insar_deformation_detector.core.synthesis.real_negatives import cut_stable_patches
+from insar_deformation_detector.core.learning.real_negatives import cut_stable_patches
 
 from helpers import write_raster
 
