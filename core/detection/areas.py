@@ -16,6 +16,7 @@ from osgeo import gdal, ogr
 from scipy.ndimage import binary_dilation
 
 from ..common.errors import Cancelled, InputError
+from ..common.ground_units import ground_area_m2
 from ..common.raster_io import PACKED_SCRATCH_OPTIONS, atomic_outputs, checked, create_like, read_window, row_blocks
 
 LAYER_NAME = "areas"
@@ -125,7 +126,7 @@ def _attributes(rasters, geometry, level, kind_names, min_support):
         with np.errstate(invalid="ignore"):
             if int((np.abs(support[inside]) >= level).sum()) < min_support:
                 return None
-    values = {"level": float(level), "area_m2": geometry.GetArea()}
+    values = {"level": float(level), "area_m2": ground_area_m2(geometry, rasters.template.GetSpatialRef())}
     probability = rasters.read("probability", box)
     if probability is not None and np.isfinite(probability[inside]).any():
         values["max_probability"] = float(np.nanmax(probability[inside]))

@@ -65,3 +65,16 @@ def test_levels_are_checked_and_sorted():
         with pytest.raises(InputError) as error:
             parse_levels(text)
         assert error.value.parameter == "THRESHOLDS" and words in error.value.message
+
+
+def test_areas_of_a_map_in_degrees_are_in_square_metres(tmp_path):
+    probability = np.zeros((40, 40))
+    probability[10:20, 10:30] = 0.9  # 200 px of 0.0004 x 0.0004 degrees at about 52 degrees north
+    path = write_raster(str(tmp_path / "p.tif"), probability, geotransform=(-1.5, 0.0004, 0.0, 52.01, 0.0, -0.0004),
+                        epsg=4326)
+    output = str(tmp_path / "areas.gpkg")
+    assert contour_areas(path, (0.5,), output) == {0.5: 1}
+    source = ogr.Open(output)
+    feature = next(iter(source.GetLayerByName("areas")))
+    # 200 pixels of about 44.5 m x 27.4 m (0.0004 degrees north-south and east-west at 52 degrees)
+    assert feature["area_m2"] == pytest.approx(200 * 44.52 * 27.47, rel=0.01)
