@@ -24,7 +24,7 @@ from qgis.PyQt.QtWidgets import (
     QVBoxLayout,
 )
 
-from .layer_styles import style_areas, style_probability, style_velocity
+from .layer_styles import is_detection_output, style_areas, style_probability, style_velocity
 from .processing_task import TaskPanel
 
 PASSES = ("ascending", "descending")
@@ -38,6 +38,9 @@ class _PassRow:
     def __init__(self, grid, row, direction):
         self.layer = QgsMapLayerComboBox()
         self.layer.setFilters(QgsMapLayerProxyModel.PointLayer | QgsMapLayerProxyModel.RasterLayer)
+        # probability maps, areas and the like of earlier runs are no velocity maps: never offer them
+        self.layer.setExceptedLayerList([layer for layer in QgsProject.instance().mapLayers().values()
+                                         if is_detection_output(layer)])
         self.field = QgsFieldComboBox()
         self.field.setFilters(QgsFieldProxyModel.Numeric)
         self.direction = QComboBox()

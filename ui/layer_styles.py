@@ -70,6 +70,19 @@ def _pseudocolor(layer, items, kind=QgsColorRampShader.Interpolated):
     layer.triggerRepaint()
 
 
+OUTPUT_ROLE = "insardefo/output"  # custom property of the layers a detection made, never velocities
+
+
+def mark_output(layer, role):
+    """Tag ``layer`` as a detection output (probability, areas, levels, wrapped view, truth)."""
+    layer.setCustomProperty(OUTPUT_ROLE, role)
+
+
+def is_detection_output(layer):
+    """Whether ``layer`` was tagged by :func:`mark_output`, and so is no velocity map to detect in."""
+    return bool(layer.customProperty(OUTPUT_ROLE))
+
+
 def style_velocity(layer):
     """Diverging ramp centred on 0 mm/yr over +-(98th percentile of |velocity|)."""
     limit = symmetric_limit(layer.source())
@@ -87,6 +100,7 @@ def style_probability(layer, lowest=0.5):
               for value, colour in zip(stops, PROBABILITY_RAMP)]
     _pseudocolor(layer, items)
     layer.renderer().setOpacity(0.7)
+    mark_output(layer, "probability")
 
 
 def _outline(colour, width_mm):
@@ -113,6 +127,7 @@ def style_areas(layer):
     settings.setFormat(text)
     layer.setLabeling(QgsVectorLayerSimpleLabeling(settings))
     layer.setLabelsEnabled(True)
+    mark_output(layer, "areas")
     layer.triggerRepaint()
 
 
@@ -125,6 +140,7 @@ def style_truth(layer):
     hatch.setColor(QColor("#303030"))
     symbol.appendSymbolLayer(hatch)
     layer.setRenderer(QgsSingleSymbolRenderer(symbol))
+    mark_output(layer, "truth")
     layer.triggerRepaint()
 
 
@@ -159,6 +175,7 @@ def style_levels(layer, thresholds):
     items += [QgsColorRampShader.ColorRampItem(float(level), _level_colour(rank, count), f">= {level:g} mm/yr")
               for rank, level in enumerate(sorted(thresholds))]
     _pseudocolor(layer, items, QgsColorRampShader.Exact)
+    mark_output(layer, "levels")
 
 
 def style_wrapped(layer, interval):
@@ -167,3 +184,4 @@ def style_wrapped(layer, interval):
     stops = np.linspace(0.0, interval, len(colours))
     _pseudocolor(layer, [QgsColorRampShader.ColorRampItem(float(value), colour, f"{value:.2f} mm/yr")
                          for value, colour in zip(stops, colours)])
+    mark_output(layer, "wrapped")

@@ -108,3 +108,21 @@ def test_cancel_stops_the_detect_dialog_within_seconds(qgis_processing, plugin, 
     assert dialog.panel.status.text() == "Cancelled: no layer was added."
     assert dialog.added_layers == [] and len(project.mapLayers()) == 1
     assert os.listdir(tmp_path) == []
+
+
+def test_the_dialog_never_offers_a_layer_a_detection_wrote(qgis_app, project, two_passes, tmp_path):
+    import numpy as np
+
+    from insar_deformation_detector.ui.detect_dialog import DetectDialog
+    from insar_deformation_detector.ui.layer_styles import style_probability
+
+    from helpers import write_raster
+
+    probability = QgsRasterLayer(write_raster(str(tmp_path / "p.tif"), np.full((40, 40), 0.3)), "a probability")
+    style_probability(probability)
+    velocity = QgsRasterLayer(two_passes["ascending"], "ascending velocities")
+    project.addMapLayers([probability, velocity])  # the probability first: a plain combo box would offer it
+    dialog = DetectDialog()
+    combo = dialog.rows[0].layer
+    assert combo.currentLayer() is velocity
+    assert [combo.layer(index) for index in range(combo.count())] == [velocity]
