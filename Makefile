@@ -2,6 +2,7 @@
 # make test    - set up (if needed), run the linter, then the whole test suite headless
 # make lint    - the linter alone (ruff, configured in pyproject.toml)
 # make default-model - rebuild resources/models/default.pt from scratch (hours on a CPU)
+# make dense-model - build bench/data/dense-model/dense.pt, the dense (U-Net) detector, from scratch; resumable
 # make model3  - rebuild resources/detect_ascending_descending.model3 (the ready-made Processing model)
 # make package - build dist/insar_deformation_detector-<version>.zip for QGIS "Install from ZIP"
 # make changelog - write metadata.txt's changelog from CHANGELOG.md
@@ -10,7 +11,7 @@ PYTHON := .venv/bin/python
 # the QGIS profile in .qgis-settings/, qgis_process runs get a temporary profile and HOME).
 TEST_ENV := QT_QPA_PLATFORM=offscreen XDG_CACHE_HOME=$(CURDIR)/build/cache
 
-.PHONY: setup demo lint test default-model model3 package changelog clean
+.PHONY: setup demo lint test default-model dense-model model3 package changelog clean
 setup:
 	scripts/setup.sh
 
@@ -31,6 +32,9 @@ default-model: setup
 	$(PYTHON) scripts/build_default_model.py --architecture alexnet_compact --init $(COMPACT_MODEL) --minutes 25 \
 		--context-scenes 8 --consistency-weight 20 --output $(COMPACT_MODEL)
 	$(PYTHON) scripts/build_default_model.py --init $(COMPACT_MODEL) --minutes 70
+
+dense-model: setup
+	$(PYTHON) scripts/build_dense_model.py --maps 800 --steps 6000 --minutes 80
 
 model3: setup
 	$(TEST_ENV) $(PYTHON) scripts/build_model3.py

@@ -140,3 +140,23 @@ def noise_field():
 def noise_raster(noise_field, tmp_path_factory):
     """GeoTIFF of ``noise_field`` with 90 % of its pixels unmeasured (NaN)."""
     return noise_fields.write_sparse_field(str(tmp_path_factory.mktemp("noise") / "velocity.tif"), noise_field)
+
+
+@pytest.fixture(scope="session")
+def dense_model(tmp_path_factory):
+    """Path of a dense-family model file: an untrained unet_tiny with fixed random weights and statistics."""
+    import torch
+
+    from insar_deformation_detector.core.learning.dense_network import build_dense_network
+    from insar_deformation_detector.core.learning.model_file import plugin_version, save_model
+
+    torch.manual_seed(0)
+    network = build_dense_network("unet_tiny", 3)
+    for layer in network.modules():
+        if isinstance(layer, torch.nn.BatchNorm2d):  # statistics far from the defaults, so outputs vary
+            layer.running_mean.normal_()
+            layer.running_var.uniform_(0.5, 2.0)
+    path = str(tmp_path_factory.mktemp("dense-model") / "dense.pt")
+    save_model(path, network, {"family": "dense", "architecture": "unet_tiny", "plugin_version": plugin_version(),
+                               "classes": ["no_deformation", "point_source", "tunnel"], "pixel_size_m": 20.0})
+    return path

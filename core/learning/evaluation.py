@@ -23,6 +23,7 @@ def evaluate(model, examples, intervals, offsets, device="cpu", batch_size=64, p
     P_mu = max over tau, P_final = mean over mu, deformation when P_final >= 0.5.
     Returns a dict: metrics, confusion ((C, C) list over the model's classes), classes.
     """
+    model.require_family("windows", "evaluation by windows (Table I)")
     if examples.patch_size != model.input_size:
         raise InputError("DATASET", f"patches are {examples.patch_size} px but the model takes "
                                     f"{model.input_size} px")

@@ -21,11 +21,19 @@ from dataclasses import dataclass
 
 from ..common.dependencies import require
 from ..common.errors import InputError
+from .dense_network import DENSE_ARCHITECTURES, build_dense_network
 from .networks import ARCHITECTURES, build_network
 
 FORMAT = "insardefo-model"
 VERSION = 1
-REQUIRED_METADATA = ("architecture", "classes", "input_size", "intervals_mm_yr", "offsets_mm_yr", "plugin_version")
+# Model families: the paper's window classifier (section III-C; files without a "family" are these)
+# and the dense per-pixel detector (core.learning.dense_network).
+WINDOWS, DENSE = "windows", "dense"
+FAMILIES = {WINDOWS: (ARCHITECTURES, build_network), DENSE: (DENSE_ARCHITECTURES, build_dense_network)}
+REQUIRED_METADATA = {
+    WINDOWS: ("architecture", "classes", "input_size", "intervals_mm_yr", "offsets_mm_yr", "plugin_version"),
+    DENSE: ("architecture", "classes", "pixel_size_m", "plugin_version"),
+}
 # The plugin folder: three levels above core/learning/model_file.py.
 PLUGIN_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLUGIN_METADATA = os.path.join(PLUGIN_ROOT, "metadata.txt")
@@ -105,12 +113,17 @@ def _checked_metadata(document, path, parameter):
         metadata = json.loads(document.get("metadata"))
     except (TypeError, ValueError):
         raise InputError(parameter, f"{path} has no readable metadata") from None
-    missing = [key for key in REQUIRED_METADATA if key not in metadata]
+    family = metadata.get("family", WINDOWS)
+    if family not in FAMILIES:
+        raise InputError(parameter, f"{path} is a model of the family {family!r}, which this plugin does not know "
+                                    f"({', '.join(FAMILIES)}); update the plugin to use it")
+    missing = [key for key in REQUIRED_METADATA[family] if key not in metadata]
     if missing:
         raise InputError(parameter, f"{path} lacks the metadata {', '.join(missing)}")
-    if metadata["architecture"] not in ARCHITECTURES:
+    architectures = FAMILIES[family][0]
+    if metadata["architecture"] not in architectures:
         raise InputError(parameter, f"{path} uses the architecture {metadata['architecture']!r}, which this "
-                                    f"plugin does not know ({', '.join(ARCHITECTURES)})")
+                                    f"plugin does not know ({', '.join(architectures)})")
     classes = metadata["classes"]
     if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(name, str) for name in classes)):
         raise InputError(parameter, f"{path} has invalid classes {classes!r}")
@@ -167,6 +180,16 @@ class LoadedModel:
         return list(self.metadata["classes"])
 
     @property
+    def family(self):
+        """WINDOWS (the paper's window classifier) or DENSE (the per-pixel detector)."""
+        return self.metadata.get("family", WINDOWS)
+
+    def require_family(self, family, use):
+        """InputError naming MODEL unless this model is of ``family``; ``use`` says what needs it."""
+        if self.family != family:
+            raise InputError("MODEL", f"{self.path} is a {self.family} model; {use} needs a {family} model")
+
+    @property
     def input_size(self):
         return int(self.metadata["input_size"])
 
@@ -174,7 +197,8 @@ class LoadedModel:
 def load_model(path, parameter="MODEL", device="cpu"):
     """Read, check and build the model in ``path`` on ``device``; InputError naming ``parameter`` if bad."""
     metadata, weights = read_model_file(path, parameter)
-    network = build_network(metadata["architecture"], len(metadata["classes"]))
+    build = FAMILIES[metadata.get("family", WINDOWS)][1]
+    network = build(metadata["architecture"], len(metadata["classes"]))
     own = network.state_dict()
     mismatched = [name for name in own if name not in weights or tuple(weights[name].shape) != tuple(own[name].shape)]
     unexpected = [name for name in weights if name not in own]

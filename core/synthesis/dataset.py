@@ -6,6 +6,8 @@ A dataset is a folder:
   examples were made (every setting of insardefo:synthesize) and the shards;
 * ``patches_00000.npy``, ...: (n, P, P) float32 unwrapped LOS velocity, mm/yr,
   NaN where unmeasured (uninterpolated datasets only); memory-mapped on read;
+* ``label_maps_00000.npy``, ...: (n, P, P) uint8 class of every pixel (255: none), in
+  datasets for the dense detector only (core.synthesis.training_maps);
 * ``labels.npy``: (N,) int8 class index of every example;
 * ``examples.csv``: one row per example with its generating parameters.
 
@@ -70,14 +72,20 @@ class DatasetWriter:
         os.makedirs(self.staging)
         self.patch_size = patch_size
         self.shard_size = shard_size
-        self.labels, self.shards, self.pending = [], [], []
+        self.labels, self.shards, self.pending, self.pending_maps = [], [], [], []
         self._csv_file = open(os.path.join(self.staging, EXAMPLES), "w", newline="", encoding="utf-8")
         self._csv = csv.DictWriter(self._csv_file, fieldnames=columns, restval="")
         self._csv.writeheader()
 
-    def add(self, patch, label, record):
-        """Append one (P, P) patch (mm/yr), its class index and its parameter record."""
+    def add(self, patch, label, record, label_map=None):
+        """Append one (P, P) patch (mm/yr), its class index and its parameter record.
+
+        ``label_map``: the (P, P) class of every pixel, for datasets of the dense detector; give it
+        for every example or for none.
+        """
         self.pending.append(np.asarray(patch, dtype=np.float32))
+        if label_map is not None:
+            self.pending_maps.append(np.asarray(label_map, dtype=np.uint8))
         self.labels.append(label)
         self._csv.writerow(record)
         if len(self.pending) == self.shard_size:
@@ -88,9 +96,12 @@ class DatasetWriter:
             return
         name = f"patches_{len(self.shards):05d}.npy"
         np.save(os.path.join(self.staging, name), np.stack(self.pending))
-        self.shards.append({"file": name, "first": len(self.labels) - len(self.pending),
-                            "count": len(self.pending)})
-        self.pending = []
+        shard = {"file": name, "first": len(self.labels) - len(self.pending), "count": len(self.pending)}
+        if self.pending_maps:
+            shard["label_maps"] = f"label_maps_{len(self.shards):05d}.npy"
+            np.save(os.path.join(self.staging, shard["label_maps"]), np.stack(self.pending_maps))
+        self.shards.append(shard)
+        self.pending, self.pending_maps = [], []
 
     def commit(self, manifest):
         """Write the labels and manifest (``manifest`` plus format, counts and shards) and publish."""
@@ -134,6 +145,8 @@ class Dataset:
             self._check_manifest()
             self.labels = self._load(LABELS)
             self._shards = [self._load(shard["file"], mmap_mode="r") for shard in self.manifest["shards"]]
+            self._label_maps = [self._load(shard["label_maps"], mmap_mode="r") if "label_maps" in shard else None
+                                for shard in self.manifest["shards"]]
             self._check_arrays()
         except (KeyError, TypeError, ValueError) as error:
             raise InputError(parameter, f"{folder} is damaged ({error}); make it again with "
@@ -163,11 +176,16 @@ class Dataset:
         if count and not 0 <= self.labels.min() <= self.labels.max() < len(self.manifest["classes"]):
             raise ValueError(f"{LABELS} holds class indices outside 0..{len(self.manifest['classes']) - 1}")
         first = 0
-        for shard, patches in zip(self.manifest["shards"], self._shards):
+        for shard, patches, label_maps in zip(self.manifest["shards"], self._shards, self._label_maps):
             if int(shard["first"]) != first or patches.shape != (int(shard["count"]), size, size):
                 raise ValueError(f"{shard['file']} holds {patches.shape} patches where the manifest records "
                                  f"{shard['count']} of {size} x {size} from example {first}")
+            if label_maps is not None and label_maps.shape != patches.shape:
+                raise ValueError(f"{shard['label_maps']} holds {label_maps.shape} label maps for "
+                                 f"{patches.shape} patches")
             first += int(shard["count"])
+        if any(maps is None for maps in self._label_maps) and any(maps is not None for maps in self._label_maps):
+            raise ValueError("some shards have label maps and others not")
         if first != count:
             raise ValueError(f"the shards hold {first} examples, the manifest {count}")
 
@@ -182,6 +200,16 @@ class Dataset:
         """The (P, P) float32 velocity patch of example ``index``, mm/yr."""
         shard = int(np.searchsorted(self._starts, index, side="right") - 1)
         return np.array(self._shards[shard][index - self._starts[shard]])
+
+    @property
+    def has_label_maps(self):
+        """Whether every example has a class per pixel (a dataset for the dense detector)."""
+        return bool(self._label_maps) and self._label_maps[0] is not None
+
+    def label_map(self, index):
+        """The (P, P) uint8 class of every pixel of example ``index`` (255: none); dense datasets only."""
+        shard = int(np.searchsorted(self._starts, index, side="right") - 1)
+        return np.array(self._label_maps[shard][index - self._starts[shard]])
 
     def records(self):
         """The examples' parameter records (dicts of strings), in order."""

@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from insar_deformation_detector.core.common.errors import InputError
-from insar_deformation_detector.core.learning.model_file import load_model, read_model_file, save_model
+from insar_deformation_detector.core.learning.model_file import (
+    DEFAULT_MODEL_PATH,
+    load_model,
+    read_model_file,
+    save_model,
+)
 from insar_deformation_detector.core.learning.networks import build_network
 
 
@@ -71,3 +76,26 @@ def test_bad_model_files_are_refused_and_nothing_runs(tiny_model, tmp_path, name
         load_model(path)
     assert str(raised.value).startswith("MODEL: ") and message in str(raised.value)
     assert not os.path.exists(tmp_path / "bad" / "ran.txt")
+
+
+def test_a_dense_model_reloads_as_its_family(dense_model, tmp_path):
+    model = load_model(dense_model)
+    assert model.family == "dense" and model.metadata["pixel_size_m"] == 20.0
+    inputs = torch.from_numpy(np.random.default_rng(1).normal(size=(1, 2, 32, 32)).astype(np.float32))
+    with torch.no_grad():
+        reference = model.network(inputs)
+        save_model(str(tmp_path / "again.pt"), model.network, model.metadata)
+        assert torch.equal(load_model(str(tmp_path / "again.pt")).network(inputs), reference)
+    assert load_model(DEFAULT_MODEL_PATH).family == "windows"  # files without a family are the paper's
+
+
+def test_an_unknown_family_or_missing_pixel_size_is_refused(dense_model, tmp_path):
+    metadata, weights = read_model_file(dense_model)
+    network = load_model(dense_model).network
+    save_model(str(tmp_path / "future.pt"), network, {**metadata, "family": "transformer"})
+    with pytest.raises(InputError, match="MODEL: .* family 'transformer'.*update the plugin"):
+        load_model(str(tmp_path / "future.pt"))
+    save_model(str(tmp_path / "bare.pt"), network, {key: value for key, value in metadata.items()
+                                                     if key != "pixel_size_m"})
+    with pytest.raises(InputError, match="MODEL: .* lacks the metadata pixel_size_m"):
+        load_model(str(tmp_path / "bare.pt"))

@@ -1,0 +1,189 @@
+"""Training the dense detector on labelled maps (core.synthesis.training_maps).
+
+Every step takes random crops of random training maps, turned and flipped at random, and
+learns every pixel's class at once with class-weighted cross entropy (pixels labelled IGNORE
+teach nothing). Maps are held out by index for validation, where the pixel F1 of "deforming"
+(any class but 0) decides which weights are the best. The run writes a checkpoint (weights,
+optimiser, step and best score) every CHECKPOINT_STEPS steps, so a run stopped by a time limit,
+Cancel or the end of a session continues from it.
+"""
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..common.dependencies import require
+from ..common.errors import Cancelled, InputError
+from ..synthesis.training_maps import IGNORE
+from .dense_network import DENSE_ARCHITECTURES, SIZE_MULTIPLE, build_dense_network, network_input
+
+CHECKPOINT_STEPS = 100
+VALIDATION_STEPS = 200  # steps between validations (and best-model updates)
+
+
+@dataclass(frozen=True)
+class DenseTrainingConfig:
+    """Settings of one dense training run.
+
+    crop_px: side of the training crops (pixels at the model's pixel size); batch_size: crops per
+    step; class_weights: loss weight of each class, stable ground first.
+    """
+
+    architecture: str = "unet_small"
+    steps: int = 4000
+    batch_size: int = 8
+    crop_px: int = 128
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    class_weights: tuple = (1.0, 4.0, 4.0)
+    validation_fraction: float = 0.1
+    seed: int = 0
+    time_limit_minutes: float = 0.0  # stop at the next validation after this much time (0: none)
+
+    def validate(self, map_size):
+        if self.architecture not in DENSE_ARCHITECTURES:
+            raise InputError("ARCHITECTURE", f"must be one of {', '.join(DENSE_ARCHITECTURES)}, "
+                                             f"got {self.architecture!r}")
+        if not (SIZE_MULTIPLE <= self.crop_px <= map_size and self.crop_px % SIZE_MULTIPLE == 0):
+            raise InputError("CROP_SIZE", f"must be a multiple of {SIZE_MULTIPLE} pixels up to the maps' "
+                                          f"{map_size}, got {self.crop_px}")
+        if not 1 <= self.steps <= 10 ** 7:
+            raise InputError("STEPS", f"must lie in [1, 10000000], got {self.steps}")
+        if not 1 <= self.batch_size <= 1024:
+            raise InputError("BATCH_SIZE", f"must lie in [1, 1024] crops, got {self.batch_size}")
+
+
+def pixel_scores(predicted, labels):
+    """Pixel precision, recall and F1 (%) of "deforming" (class > 0) where ``labels`` is not IGNORE."""
+    known = labels != IGNORE
+    truth, guess = (labels > 0) & known, (predicted > 0) & known
+    hits = np.count_nonzero(truth & guess)
+    precision = 100.0 * hits / max(np.count_nonzero(guess), 1)
+    recall = 100.0 * hits / max(np.count_nonzero(truth), 1)
+    f1 = 2 * precision * recall / max(precision + recall, 1e-9)
+    return {"pixel_precision": precision, "pixel_recall": recall, "pixel_f1": f1}
+
+
+def random_crop(velocity, labels, size, rng):
+    """A (2, size, size) network input and (size, size) labels cut at random, turned and flipped."""
+    top, left = (int(rng.integers(0, side - size + 1)) for side in velocity.shape)
+    image = network_input(velocity[top:top + size, left:left + size])
+    target = labels[top:top + size, left:left + size]
+    turns = int(rng.integers(4))
+    image, target = np.rot90(image, turns, axes=(1, 2)), np.rot90(target, turns)
+    if rng.integers(2):
+        image, target = image[:, :, ::-1], target[:, ::-1]
+    return np.ascontiguousarray(image), np.ascontiguousarray(target)
+
+
+class DenseTrainer:
+    """One resumable training run over ``maps`` ((N, S, S) velocity, (N, S, S) labels); see :meth:`run`."""
+
+    def __init__(self, velocity, labels, classes, config, checkpoint_path, log=None):
+        require("torch")
+        import torch
+
+        config.validate(velocity.shape[1])
+        self.torch = torch
+        self.velocity, self.labels, self.classes, self.config = velocity, labels, tuple(classes), config
+        held_out = max(1, int(round(len(velocity) * config.validation_fraction)))
+        order = np.random.default_rng(config.seed).permutation(len(velocity))
+        self.validation, self.training = np.sort(order[:held_out]), order[held_out:]
+        torch.manual_seed(config.seed)
+        self.network = build_dense_network(config.architecture, len(classes))
+        self.optimiser = torch.optim.AdamW(self.network.parameters(), lr=config.learning_rate,
+                                           weight_decay=config.weight_decay)
+        self.loss = torch.nn.CrossEntropyLoss(weight=torch.tensor(config.class_weights[:len(classes)],
+                                                                  dtype=torch.float32), ignore_index=IGNORE)
+        self.checkpoint_path = checkpoint_path
+        self.log = log or (lambda message: None)
+        self.step, self.best, self.best_weights, self.history = 0, -1.0, None, []
+        if os.path.isfile(checkpoint_path):
+            self._resume()
+
+    def _resume(self):
+        state = self.torch.load(self.checkpoint_path, weights_only=True)
+        self.network.load_state_dict(state["network"])
+        self.optimiser.load_state_dict(state["optimiser"])
+        self.step, self.best = int(state["step"]), float(state["best"])
+        self.best_weights = state["best_weights"]
+        self.log(f"Resumed at step {self.step} (best validation pixel F1 {self.best:.1f} %)")
+
+    def _checkpoint(self):
+        state = {"network": self.network.state_dict(), "optimiser": self.optimiser.state_dict(),
+                 "step": self.step, "best": self.best, "best_weights": self.best_weights}
+        partial = self.checkpoint_path + ".part"
+        self.torch.save(state, partial)
+        os.replace(partial, self.checkpoint_path)
+
+    def _learning_rate(self):
+        """Cosine decay from the configured rate to 5 % of it over the run's steps."""
+        progress = min(1.0, self.step / self.config.steps)
+        return float(self.config.learning_rate * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress))))
+
+    def train_step(self):
+        """One optimiser step on a fresh random batch; returns its loss."""
+        torch = self.torch
+        rng = np.random.default_rng([self.config.seed, self.step])
+        picks = rng.choice(self.training, self.config.batch_size)
+        crops = [random_crop(self.velocity[index], self.labels[index], self.config.crop_px, rng) for index in picks]
+        images = torch.from_numpy(np.stack([image for image, _ in crops]))
+        targets = torch.from_numpy(np.stack([target for _, target in crops]).astype(np.int64))
+        for group in self.optimiser.param_groups:
+            group["lr"] = self._learning_rate()
+        self.network.train()
+        loss = self.loss(self.network(images), targets)
+        self.optimiser.zero_grad()
+        loss.backward()
+        self.optimiser.step()
+        self.step += 1
+        return loss.item()
+
+    def predict(self, velocity):
+        """(S, S) predicted classes of one (S, S) velocity map (S a multiple of SIZE_MULTIPLE)."""
+        torch = self.torch
+        self.network.eval()
+        with torch.no_grad():
+            logits = self.network(torch.from_numpy(network_input(velocity)[None]))
+        return logits[0].argmax(0).numpy()
+
+    def validate(self):
+        """Pixel scores of the held-out maps; keeps the best weights."""
+        predicted = np.stack([self.predict(self.velocity[index]) for index in self.validation])
+        scores = pixel_scores(predicted, self.labels[self.validation])
+        if scores["pixel_f1"] > self.best:
+            self.best = scores["pixel_f1"]
+            self.best_weights = {name: tensor.clone() for name, tensor in self.network.state_dict().items()}
+        return scores
+
+    def run(self, progress=None, is_cancelled=None):
+        """Train until ``config.steps`` or the time limit; returns the history of validations.
+
+        Cancel raises Cancelled after writing a checkpoint, so a later run continues.
+        """
+        started = time.time()
+        limit = self.config.time_limit_minutes * 60.0
+        losses = []
+        while self.step < self.config.steps:
+            if is_cancelled is not None and is_cancelled():
+                self._checkpoint()
+                raise Cancelled()
+            losses.append(self.train_step())
+            if self.step % CHECKPOINT_STEPS == 0:
+                self._checkpoint()
+            if self.step % VALIDATION_STEPS == 0 or self.step == self.config.steps:
+                scores = self.validate()
+                entry = {"step": self.step, "loss": float(np.mean(losses)), **scores,
+                         "seconds": time.time() - started}
+                self.history.append(entry)
+                losses = []
+                self.log(f"step {self.step}: loss {entry['loss']:.4f}, validation pixel F1 "
+                         f"{scores['pixel_f1']:.1f} % (precision {scores['pixel_precision']:.1f}, "
+                         f"recall {scores['pixel_recall']:.1f})")
+                self._checkpoint()
+                if limit and time.time() - started > limit:
+                    break
+            if progress is not None:
+                progress(self.step / self.config.steps)
+        return self.history

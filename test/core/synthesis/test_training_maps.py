@@ -1,0 +1,53 @@
+"""Tests of core/synthesis/training_maps.py: labelled maps for the dense detector."""
+import numpy as np
+import pytest
+
+from insar_deformation_detector.core.common.grid import GridSpec
+from insar_deformation_detector.core.synthesis import training_maps
+from insar_deformation_detector.core.synthesis.dataset import Dataset
+from insar_deformation_detector.core.synthesis.synthetic_scene import make_scene
+from insar_deformation_detector.core.synthesis.training_maps import (
+    CLASSES,
+    IGNORE,
+    generate_training_maps,
+    make_training_map,
+)
+
+
+def test_the_same_seed_gives_the_same_map_and_labels_fit_it():
+    first, again = make_training_map(5, size_px=64), make_training_map(5, size_px=64)
+    assert np.array_equal(first.velocity, again.velocity, equal_nan=True)
+    assert np.array_equal(first.labels, again.labels) and first.record == again.record
+    assert first.velocity.shape == first.labels.shape == (64, 64)
+    assert set(np.unique(first.labels)) <= {0, 1, 2, IGNORE}
+    assert (first.labels[np.isnan(first.velocity)] == IGNORE).all()  # holes teach nothing
+    assert 5.0 * 0.8 <= first.record["native_pixel_m"] <= 100.0
+
+
+def test_visible_sources_are_labelled_by_kind_and_faint_ones_ignored():
+    scene = make_scene(GridSpec(0.0, 2000.0, 10.0, 200, 200), seed=3, point_sources=3, tunnels=1,
+                       ranges=training_maps.TRAINING_SOURCES)
+    labels = training_maps._native_labels(scene, np.ones(scene.sparse.shape, bool))
+    for index, source in enumerate(scene.sources, start=1):
+        deforming = (scene.footprints == index) & (np.abs(scene.deformation) >= training_maps.LABEL_MM_YR)
+        visible = abs(source["peak_los_mm_yr"]) >= training_maps.VISIBLE_PEAK_MM_YR
+        expected = CLASSES.index(source["type"]) if visible else IGNORE
+        assert (labels[deforming] == expected).all()
+    assert (labels[np.abs(scene.deformation) < training_maps.LABEL_MM_YR] == 0).all()
+    unmeasured = training_maps._native_labels(scene, np.zeros(scene.sparse.shape, bool))
+    assert set(np.unique(unmeasured)) <= {0, IGNORE}  # a source no one measured is not a positive
+
+
+def test_maps_are_written_as_a_dataset_with_label_maps(tmp_path):
+    summary = generate_training_maps(str(tmp_path / "maps"), 3, seed=2, size_px=64, workers=1)
+    dataset = Dataset(str(tmp_path / "maps"))
+    assert summary["count"] == len(dataset) == 3 and dataset.has_label_maps and dataset.classes == list(CLASSES)
+    expected = make_training_map(training_maps.map_seed(2, 1), size_px=64)
+    np.testing.assert_allclose(dataset.patch(1), expected.velocity, atol=1e-3)  # BLAS threads differ in workers
+    assert np.array_equal(dataset.label_map(1), expected.labels)
+    assert dataset.labels[1] == training_maps.map_class(expected.labels)
+
+
+@pytest.mark.parametrize("labels,expected", [([[0, 0], [IGNORE, 0]], 0), ([[2, 2], [1, 0]], 2), ([[1, 0], [0, 0]], 1)])
+def test_a_map_is_classed_by_its_most_common_kind(labels, expected):
+    assert training_maps.map_class(np.array(labels, np.uint8)) == expected
