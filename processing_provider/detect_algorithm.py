@@ -56,7 +56,10 @@ rasters where most measured cells stand alone). The map must be at least one win
 input, 224 x 224 pixels) large.</p>
 <p><b>Model</b>: a model file from <i>Train a deformation classifier</i>; empty uses the bundled
 default (three classes: no deformation, point source, tunnel; trained on synthetic data at 10 m
-pixels; see its README for its accuracy).</p>
+pixels; see its README for its accuracy). A model of the dense family (a U-Net that labels every
+pixel) is used as it is: the map is resampled to the model's pixel size (in metres, geographic
+CRSs included), classified in seamless tiles and the probabilities resampled back; maps of any
+size from 16 x 16 pixels are accepted, and the method settings below do not apply.</p>
 <p><b>Method</b>: the map is wrapped at every interval mu and offset tau (advanced; default 14,
 7, 3.5, 1.75 and 0, 3.5, 7, 10.5 mm/yr); windows every <i>Stride</i> pixels are classified;
 P_mu is the maximum over tau and P_final the mean over mu. Each pixel takes the probability of
@@ -121,6 +124,7 @@ class DetectAlgorithm(InsarAlgorithm):
 
     def compute(self, parameters, context, feedback):
         from ..core.detection.areas import contour_areas, parse_levels
+        from ..core.detection.dense_detection import detect_dense_raster
         from ..core.detection.raster_detection import DetectionSettings, detect_raster
         from ..core.detection.wrapped_raster import wrap_raster
         from ..core.learning.model_file import DEFAULT_MODEL_PATH, load_model
@@ -156,11 +160,20 @@ class DetectAlgorithm(InsarAlgorithm):
                 if wrapped_output:
                     wrap_raster(velocity, staged[3], intervals[0], is_cancelled=feedback.isCanceled)
                 kinds_path = os.path.join(scratch, "kinds.tif")
-                summary = detect_raster(velocity, model, staged[0], kinds_path, settings,
-                                        progress=progress_reporter(feedback, share, 1.0 - AREAS_SHARE),
-                                        is_cancelled=feedback.isCanceled)
-                feedback.pushInfo(f"{summary['windows']} windows on a {summary['width']} x {summary['height']} "
-                                  f"grid, {summary['tiles']} tile(s), {summary['seconds']:.1f} s")
+                classify = progress_reporter(feedback, share, 1.0 - AREAS_SHARE)
+                if model.family == "dense":
+                    summary = detect_dense_raster(velocity, model, staged[0], kinds_path, device=device,
+                                                  progress=classify, is_cancelled=feedback.isCanceled)
+                    feedback.pushInfo(f"{summary['width']} x {summary['height']} px classified at the model's "
+                                      f"{model.metadata['pixel_size_m']:g} m pixels ({summary['model_grid'][1]} x "
+                                      f"{summary['model_grid'][0]}), {summary['tiles']} tile(s), "
+                                      f"{summary['seconds']:.1f} s")
+                else:
+                    summary = detect_raster(velocity, model, staged[0], kinds_path, settings, progress=classify,
+                                            is_cancelled=feedback.isCanceled)
+                    feedback.pushInfo(f"{summary['windows']} windows on a {summary['width']} x "
+                                      f"{summary['height']} grid, {summary['tiles']} tile(s), "
+                                      f"{summary['seconds']:.1f} s")
                 counts = contour_areas(staged[0], thresholds, staged[1], probability_path=staged[0],
                                        velocity_path=velocity, measurements_path=measurements, kinds_path=kinds_path,
                                        kind_names=model.classes[1:],

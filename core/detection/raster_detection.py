@@ -72,6 +72,7 @@ class DetectionSettings:
 
 def check_model(model):
     """InputError naming MODEL unless ``model`` classifies 224-pixel windows into no deformation and kinds."""
+    model.require_family("windows", "sliding-window detection")
     if model.input_size != INPUT_SIZE:
         raise InputError("MODEL", f"{model.path} takes {model.input_size}-pixel inputs; the detector's "
                                   f"windows are {INPUT_SIZE} pixels")

@@ -126,3 +126,15 @@ def test_detect_from_points_and_threshold_through_qgis_process(qgis_process, sou
         "INPUT": paths["sparse"], "OUTPUT_AREAS": str(tmp_path / "threshold.gpkg")})
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert results["AREAS"] == sum(row["level"] == 3.0 for row in area_rows(results["OUTPUT_AREAS"]))
+
+
+def test_a_dense_model_detects_a_map_smaller_than_a_window(run, dense_model, tmp_path):
+    velocity = np.random.default_rng(4).normal(0.0, 1.0, (80, 100)).astype(np.float32)
+    velocity[30:40, 40:60] = np.nan
+    path = write_raster(str(tmp_path / "small.tif"), velocity)
+    probability, areas = str(tmp_path / "p.tif"), str(tmp_path / "areas.gpkg")
+    results = run("detect", INPUT=path, MODEL=dense_model, THRESHOLDS="0.1", OUTPUT_PROBABILITY=probability,
+                  OUTPUT_AREAS=areas)
+    values, info = read_raster(probability)
+    assert info["size"] == (80, 100) and np.isnan(values[30:40, 40:60]).all()
+    assert np.isfinite(values).sum() == 80 * 100 - 200 and results["AREAS"] == len(area_rows(areas))

@@ -9,6 +9,7 @@ from insar_deformation_detector.core.common.errors import Cancelled, InputError
 from insar_deformation_detector.core.detection.areas import contour_areas
 from insar_deformation_detector.core.detection.raster_detection import KIND_SCALE, DetectionSettings, detect_raster
 from insar_deformation_detector.core.detection.scoring import geometries, matched_areas
+from insar_deformation_detector.core.learning.model_file import load_model
 
 from helpers import interpolated_scene, read_raster, write_raster
 
@@ -90,3 +91,9 @@ def test_cancel_stops_detection_and_leaves_no_output(model, real_looking, tmp_pa
         detect_raster(real_looking["dense"], model, str(tmp_path / "p.tif"),
                       is_cancelled=lambda: polls.append(1) or len(polls) > 3)
     assert os.listdir(tmp_path) == []
+
+
+def test_a_dense_model_is_refused_naming_model(dense_model, tmp_path):
+    velocity = write_raster(str(tmp_path / "v.tif"), np.zeros((240, 240), np.float32))
+    with pytest.raises(InputError, match="MODEL: .* is a dense model; sliding-window detection needs a windows"):
+        detect_raster(velocity, load_model(dense_model), str(tmp_path / "p.tif"))

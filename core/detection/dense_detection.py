@@ -1,0 +1,188 @@
+"""Deformation probability of a velocity map by the dense detector (core.learning.dense_network).
+
+The map is resampled to the model's pixel size (averaged where the map is finer, bilinear where
+it is coarser), so a 5 m and a 100 m map of the same ground reach the network alike, and a map
+in a geographic CRS by its pixel size in metres at its latitude. The network labels every pixel
+of tiles of TILE_PX with a halo of HALO_PX around them (beyond the network's reach, and tiles
+start on its pooling grid, so tiles join without seams and their size never changes the
+answer), and the probabilities are resampled back onto the map's own grid. Maps smaller than a
+tile are padded with holes, which the coverage channel marks; only maps under MIN_SIDE_PX pixels
+a side are refused.
+"""
+import os
+import time
+
+import numpy as np
+from osgeo import gdal
+
+from ..common.errors import Cancelled, InputError
+from ..common.ground_units import pixel_size_m
+from ..common.raster_io import (
+    OUTPUT_OPTIONS,
+    PACKED_SCRATCH_OPTIONS,
+    SCRATCH_OPTIONS,
+    atomic_outputs,
+    checked,
+    create_like,
+    open_band,
+    read_window,
+    row_blocks,
+)
+from ..common.value_checks import VELOCITY, check_band_values
+from ..learning.dense_network import SIZE_MULTIPLE, network_input
+from .raster_detection import KIND_SCALE
+
+TILE_PX = 512  # model pixels per tile side (a multiple of SIZE_MULTIPLE)
+HALO_PX = 64  # model pixels read around a tile: more than the U-Net's reach (about 50 px)
+MIN_SIDE_PX = 16  # maps narrower than this are refused
+REFERENCE_SAMPLES = 2_000_000  # values read to find the map's median velocity
+
+
+def check_dense_model(model):
+    """InputError naming MODEL unless ``model`` is a dense detector with "no deformation" first."""
+    model.require_family("dense", "dense detection")
+    if len(model.classes) < 2 or model.classes[0] != "no_deformation":
+        raise InputError("MODEL", f"{model.path} has classes {', '.join(model.classes)}; the detector needs "
+                                  "'no_deformation' first and at least one kind of deformation")
+
+
+def model_grid(dataset, model_pixel_m):
+    """(rows, cols) of the dataset's extent at the model's pixel size (metres)."""
+    width_m, height_m = pixel_size_m(dataset)
+    return (max(1, int(round(dataset.RasterYSize * height_m / model_pixel_m))),
+            max(1, int(round(dataset.RasterXSize * width_m / model_pixel_m))))
+
+
+def _warp(source, path, shape, method, options):
+    """``source`` (a GDAL dataset) warped onto ``shape`` = (rows, cols) over its own extent into ``path``."""
+    transform = source.GetGeoTransform()
+    bounds = (transform[0], transform[3] + transform[5] * source.RasterYSize,
+              transform[0] + transform[1] * source.RasterXSize, transform[3])
+    warp_options = gdal.WarpOptions(format="GTiff", outputBounds=bounds, width=shape[1], height=shape[0],
+                                    resampleAlg=method, creationOptions=options, multithread=True)
+    return checked(gdal.Warp(path, source, options=warp_options), f"resample to {path}")
+
+
+def _single_band(dataset, band_number, path):
+    """A float32 GeoTIFF of one band with NaN for no data (what the warper reads)."""
+    single = checked(gdal.Translate(path, dataset, options=gdal.TranslateOptions(
+        bandList=[band_number], outputType=gdal.GDT_Float32, creationOptions=SCRATCH_OPTIONS)),
+        f"copy band {band_number}")
+    band = single.GetRasterBand(1)
+    nodata = band.GetNoDataValue()
+    if nodata is not None and not np.isnan(nodata):
+        for row, rows in row_blocks(single.RasterYSize):
+            band.WriteArray(read_window(band, (row, 0, rows, single.RasterXSize)).astype(np.float32), 0, row)
+    band.SetNoDataValue(float("nan"))
+    return single
+
+
+def reference_velocity(band, height, width):
+    """Median velocity (mm/yr) of a band, from evenly spaced rows when it is large."""
+    step = max(1, int(height * width // REFERENCE_SAMPLES))
+    values = np.concatenate([read_window(band, (row, 0, 1, width)).ravel() for row in range(0, height, step)])
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if len(values) else 0.0
+
+
+class _Tiler:
+    """Class probabilities of the model-grid raster, one tile and its halo at a time."""
+
+    def __init__(self, model, band, shape, reference, device):
+        import torch
+
+        self.torch, self.model, self.band, self.shape = torch, model, band, shape
+        self.reference, self.device = reference, device
+
+    def probabilities(self, row, col, rows, cols):
+        """(C, rows, cols) class probabilities of the tile core at (row, col)."""
+        top, left = row - HALO_PX, col - HALO_PX
+        side = [_padded(rows + 2 * HALO_PX), _padded(cols + 2 * HALO_PX)]
+        image = np.full(side, np.nan, dtype=np.float32)
+        inside = (max(top, 0), max(left, 0), min(top + side[0], self.shape[0]), min(left + side[1], self.shape[1]))
+        image[inside[0] - top:inside[2] - top, inside[1] - left:inside[3] - left] = read_window(
+            self.band, (inside[0], inside[1], inside[2] - inside[0], inside[3] - inside[1]))
+        batch = self.torch.from_numpy(network_input(image, self.reference)[None]).to(self.device)
+        with self.torch.no_grad():
+            logits = self.model.network(batch)
+            probabilities = self.torch.softmax(logits[0], 0).cpu().numpy()
+        return probabilities[:, HALO_PX:HALO_PX + rows, HALO_PX:HALO_PX + cols]
+
+
+def _padded(length):
+    return -(-length // SIZE_MULTIPLE) * SIZE_MULTIPLE
+
+
+def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band=1, device="cpu",
+                        progress=None, is_cancelled=None):
+    """Write the deformation probability map of a dense velocity GeoTIFF (mm/yr) by a dense model.
+
+    ``model``: a core.learning.model_file.LoadedModel of the dense family. ``output_path``: float32
+    GeoTIFF on the input grid, P = 1 - P(no deformation) in 0-1, NaN where the input has no data.
+    ``kinds_path`` (optional): a Byte GeoTIFF with one band per deformation class, its
+    probability times KIND_SCALE. Outputs appear only when complete. Returns a summary dict.
+    """
+    started = time.time()
+    report = progress or (lambda fraction, message: None)
+    check_dense_model(model)
+    if os.path.abspath(output_path) == os.path.abspath(velocity_path):
+        raise InputError("OUTPUT_PROBABILITY", "must differ from INPUT, which is never overwritten")
+    dataset, source = open_band(velocity_path, band)
+    height, width = dataset.RasterYSize, dataset.RasterXSize
+    if min(height, width) < MIN_SIDE_PX:
+        raise InputError("INPUT", f"is {width} x {height} pixels; the detector needs at least {MIN_SIDE_PX} "
+                                  "pixels a side")
+    report(0.0, "Checking the velocities")
+    check_band_values(source, height, width, "INPUT", VELOCITY, "NODATA", is_cancelled)
+    shape = model_grid(dataset, float(model.metadata["pixel_size_m"]))
+    classes = len(model.classes)
+    with atomic_outputs(output_path, kinds_path) as (staged, scratch):
+        single = _single_band(dataset, band, os.path.join(scratch, "velocity.tif"))
+        coarser = shape[0] < height
+        resampled = _warp(single, os.path.join(scratch, "model_grid.tif"), shape,
+                          "average" if coarser else "bilinear", SCRATCH_OPTIONS)
+        grid_band = resampled.GetRasterBand(1)
+        reference = reference_velocity(grid_band, *shape)
+        probability = create_like(os.path.join(scratch, "probability.tif"), resampled, SCRATCH_OPTIONS)
+        kinds = create_like(os.path.join(scratch, "kinds.tif"), resampled, PACKED_SCRATCH_OPTIONS, nodata=None,
+                            bands=classes - 1, data_type=gdal.GDT_Byte)
+        tiler = _Tiler(model, grid_band, shape, reference, device)
+        tiles = [(row, col, min(TILE_PX, shape[0] - row), min(TILE_PX, shape[1] - col))
+                 for row in range(0, shape[0], TILE_PX) for col in range(0, shape[1], TILE_PX)]
+        classified = time.time()
+        for number, (row, col, rows, cols) in enumerate(tiles):
+            if is_cancelled is not None and is_cancelled():
+                raise Cancelled()
+            report(0.05 + 0.85 * number / len(tiles), f"Classifying tile {number + 1} of {len(tiles)}")
+            values = tiler.probabilities(row, col, rows, cols)
+            probability.GetRasterBand(1).WriteArray((1.0 - values[0]).astype(np.float32), col, row)
+            for kind in range(1, classes):
+                kinds.GetRasterBand(kind).WriteArray(np.round(values[kind] * KIND_SCALE).astype(np.uint8), col, row)
+        classified = time.time() - classified
+        report(0.9, "Back onto the map's grid")
+        _back_onto_grid(probability, dataset, source, staged[0], "bilinear", OUTPUT_OPTIONS, is_cancelled)
+        if kinds_path:
+            _back_onto_grid(kinds, dataset, None, staged[1], "nearest", PACKED_SCRATCH_OPTIONS, is_cancelled)
+        probability = kinds = resampled = single = grid_band = None
+    report(1.0, "Done")
+    return {"width": width, "height": height, "model_grid": shape, "tiles": len(tiles),
+            "reference_mm_yr": reference, "seconds": time.time() - started,
+            "megapixels_per_second": width * height / 1e6 / max(classified, 1e-9)}
+
+
+def _back_onto_grid(model_raster, dataset, source_band, path, method, options, is_cancelled):
+    """``model_raster`` resampled onto ``dataset``'s grid into ``path``; NaN where ``source_band`` has no data."""
+    model_raster.FlushCache()
+    target = _warp(model_raster, path, (dataset.RasterYSize, dataset.RasterXSize), method, options)
+    target.SetGeoTransform(dataset.GetGeoTransform())
+    target.SetProjection(dataset.GetProjection())
+    if source_band is None:
+        return
+    band = target.GetRasterBand(1)
+    band.SetNoDataValue(float("nan"))
+    for row, rows in row_blocks(dataset.RasterYSize):
+        if is_cancelled is not None and is_cancelled():
+            raise Cancelled()
+        values = band.ReadAsArray(0, row, dataset.RasterXSize, rows)
+        values[~np.isfinite(read_window(source_band, (row, 0, rows, dataset.RasterXSize)))] = np.nan
+        band.WriteArray(values, 0, row)

@@ -1,0 +1,60 @@
+"""Tests of core/detection/dense_detection.py: any size, any pixel size, any CRS, no seams."""
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from insar_deformation_detector.core.common.errors import InputError
+from insar_deformation_detector.core.detection import dense_detection
+from insar_deformation_detector.core.detection.dense_detection import detect_dense_raster, model_grid
+from insar_deformation_detector.core.learning.model_file import DEFAULT_MODEL_PATH, load_model
+
+from helpers import read_raster, smooth_velocity, write_raster
+
+
+@pytest.fixture(scope="module")
+def velocity(tmp_path_factory):
+    """A 300 x 260 px map at 10 m with a hole."""
+    values = smooth_velocity(300, 1)[:, :260]
+    values[50:60, 50:90] = np.nan
+    return write_raster(str(tmp_path_factory.mktemp("dense") / "velocity.tif"), values)
+
+
+def test_probabilities_land_on_the_input_grid_with_its_holes(dense_model, velocity, tmp_path):
+    output, kinds = str(tmp_path / "p.tif"), str(tmp_path / "k.tif")
+    summary = detect_dense_raster(velocity, load_model(dense_model), output, kinds)
+    probability, info = read_raster(output)
+    assert summary["model_grid"] == (150, 130) and info["size"] == (300, 260)
+    assert info["geotransform"] == gdal.Open(velocity).GetGeoTransform()
+    assert np.isnan(probability[50:60, 50:90]).all() and np.isfinite(probability).sum() == 300 * 260 - 400
+    assert 0.0 <= np.nanmin(probability) and np.nanmax(probability) <= 1.0
+    assert gdal.Open(kinds).RasterCount == 2
+
+
+def test_the_tile_size_never_changes_the_answer(dense_model, velocity, tmp_path, monkeypatch):
+    model = load_model(dense_model)
+    detect_dense_raster(velocity, model, str(tmp_path / "one.tif"))
+    monkeypatch.setattr(dense_detection, "TILE_PX", 48)
+    assert detect_dense_raster(velocity, model, str(tmp_path / "many.tif"))["tiles"] == 12
+    whole, tiled = read_raster(str(tmp_path / "one.tif"))[0], read_raster(str(tmp_path / "many.tif"))[0]
+    np.testing.assert_allclose(whole, tiled, atol=1e-5)
+
+
+def test_a_map_smaller_than_a_tile_is_padded_and_one_under_16_px_refused(dense_model, tmp_path):
+    model = load_model(dense_model)
+    small = write_raster(str(tmp_path / "small.tif"), smooth_velocity(100, 2)[:80])
+    assert detect_dense_raster(small, model, str(tmp_path / "p.tif"))["model_grid"] == (40, 50)
+    tiny = write_raster(str(tmp_path / "tiny.tif"), smooth_velocity(100, 2)[:12, :40])
+    with pytest.raises(InputError, match="INPUT: is 40 x 12 pixels"):
+        detect_dense_raster(tiny, model, str(tmp_path / "q.tif"))
+
+
+def test_a_geographic_map_is_sized_in_metres_at_its_latitude(tmp_path):
+    # 0.0009 degrees: 100 m north-south, 50 m east-west at 60 degrees north
+    path = write_raster(str(tmp_path / "wgs84.tif"), smooth_velocity(100, 3)[:80],
+                        geotransform=(10.0, 0.0009, 0.0, 60.036, 0.0, -0.0009), epsg=4326)
+    assert model_grid(gdal.Open(path), 20.0) == (400, 250)
+
+
+def test_a_window_model_is_refused_naming_model(velocity, tmp_path):
+    with pytest.raises(InputError, match="MODEL: .* is a windows model; dense detection needs a dense model"):
+        detect_dense_raster(velocity, load_model(DEFAULT_MODEL_PATH), str(tmp_path / "p.tif"))
