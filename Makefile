@@ -34,7 +34,7 @@ default-model: setup
 	$(PYTHON) scripts/build_default_model.py --init $(COMPACT_MODEL) --minutes 70
 
 dense-model: setup
-	$(PYTHON) scripts/build_dense_model.py --maps 800 --steps 6000 --minutes 80
+	$(PYTHON) scripts/build_dense_model.py --maps 800 --steps 7000 --batch-size 12 --minutes 65
 
 model3: setup
 	$(TEST_ENV) $(PYTHON) scripts/build_model3.py

@@ -1,12 +1,12 @@
 """Build the dense detector from synthetic training maps, resumably (make dense-model).
 
 1. Training maps (core.synthesis.training_maps) are generated into --maps-folder unless a set of
-   the same count and seed is there already (about 2 s per map per core).
+   the same count and seed is there already (800 maps: 28 minutes on 2 cores).
 2. The U-Net trains from --checkpoint if it exists (so a run stopped by --minutes, Ctrl+C or the
    end of a session continues), else from scratch, with fixed seeds.
 3. The best weights by validation pixel F1 are written to --output as a model file.
 
-    .venv/bin/python scripts/build_dense_model.py --maps 1500 --steps 6000 --minutes 100
+    .venv/bin/python scripts/build_dense_model.py --maps 800 --steps 7000 --batch-size 12 --minutes 65
 """
 import argparse
 import json
@@ -47,7 +47,7 @@ def ensure_maps(folder, count, seed):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--maps", type=int, default=1500, help="training maps to generate (default 1500)")
+    parser.add_argument("--maps", type=int, default=800, help="training maps to generate (default 800)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--maps-folder", default=os.path.join(DATA, "maps"))
     parser.add_argument("--architecture", default="unet_small")
