@@ -134,7 +134,8 @@ def score(areas_path, truth, levels, tally):
 def run_methods(paths, models, folder, results):
     """Detect with every model and by thresholding on one scene; add to ``results``."""
     truth = truth_sources(paths["truth"])
-    megapixels = gdal.Open(paths["dense"]).RasterXSize * gdal.Open(paths["dense"]).RasterYSize / 1e6
+    dense = gdal.Open(paths["dense"])
+    megapixels = dense.RasterXSize * dense.RasterYSize / 1e6
     for name, model in models.items():
         probability, areas = os.path.join(folder, f"p_{name}.tif"), os.path.join(folder, f"a_{name}.gpkg")
         started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Arrays resampled onto a coarser or finer grid over the same extent, through GDAL's warper.
+"""Rasters and arrays resampled onto a coarser or finer grid over the same extent, through GDAL's warper.
 
 Detection resamples a user's map to the dense model's pixel size and the probabilities back,
 and the dense model's training maps are made the same way, so both go through here.
@@ -10,6 +10,25 @@ from .raster_io import checked
 
 METHODS = {"average": gdal.GRA_Average, "bilinear": gdal.GRA_Bilinear, "mode": gdal.GRA_Mode,
            "nearest": gdal.GRA_NearestNeighbour}
+
+
+def velocity_method(source_rows, target_rows):
+    """How velocities are resampled: averaged onto a coarser grid, bilinear onto a finer one."""
+    return "average" if target_rows < source_rows else "bilinear"
+
+
+def warped(source, shape, method, path="", driver="MEM", options=()):
+    """GDAL dataset ``source`` resampled onto ``shape`` = (rows, cols) over its own extent.
+
+    ``method``: a METHODS key; no-data cells of the source are ignored. Written to ``path`` with
+    ``driver`` and creation ``options`` (default: in memory). Returns the new dataset.
+    """
+    transform = source.GetGeoTransform()
+    bounds = (transform[0], transform[3] + transform[5] * source.RasterYSize,
+              transform[0] + transform[1] * source.RasterXSize, transform[3])
+    warp_options = gdal.WarpOptions(format=driver, outputBounds=bounds, width=shape[1], height=shape[0],
+                                    resampleAlg=METHODS[method], creationOptions=list(options), multithread=True)
+    return checked(gdal.Warp(path, source, options=warp_options), f"resample to {path or 'memory'}")
 
 
 def resampled(array, shape, method):
@@ -24,17 +43,12 @@ def resampled(array, shape, method):
     array = array.astype(np.float32) if floating else array.astype(np.uint8)
     if array.shape == tuple(shape):
         return array.copy()
-    data_type = gdal.GDT_Float32 if floating else gdal.GDT_Byte
     height, width = array.shape
-    source = gdal.GetDriverByName("MEM").Create("", width, height, 1, data_type)
+    source = gdal.GetDriverByName("MEM").Create("", width, height, 1, gdal.GDT_Float32 if floating else gdal.GDT_Byte)
     source.SetGeoTransform((0.0, 1.0, 0.0, 0.0, 0.0, -1.0))
     band = source.GetRasterBand(1)
     if floating:
         band.SetNoDataValue(float("nan"))
     band.WriteArray(array)
-    options = gdal.WarpOptions(format="MEM", outputBounds=(0.0, -height, width, 0.0), width=shape[1],
-                               height=shape[0], resampleAlg=METHODS[method],
-                               srcNodata=float("nan") if floating else None,
-                               dstNodata=float("nan") if floating else None)
-    target = checked(gdal.Warp("", source, options=options), "resample an array")
+    target = warped(source, shape, method)  # held: its band dies with it
     return target.GetRasterBand(1).ReadAsArray()

@@ -28,6 +28,7 @@ from ..common.raster_io import (
     read_window,
     row_blocks,
 )
+from ..common.resampling import velocity_method, warped
 from ..common.value_checks import VELOCITY, check_band_values
 from ..learning.dense_network import SIZE_MULTIPLE, network_input
 from .raster_detection import KIND_SCALE
@@ -51,16 +52,6 @@ def model_grid(dataset, model_pixel_m):
     width_m, height_m = pixel_size_m(dataset)
     return (max(1, int(round(dataset.RasterYSize * height_m / model_pixel_m))),
             max(1, int(round(dataset.RasterXSize * width_m / model_pixel_m))))
-
-
-def _warp(source, path, shape, method, options):
-    """``source`` (a GDAL dataset) warped onto ``shape`` = (rows, cols) over its own extent into ``path``."""
-    transform = source.GetGeoTransform()
-    bounds = (transform[0], transform[3] + transform[5] * source.RasterYSize,
-              transform[0] + transform[1] * source.RasterXSize, transform[3])
-    warp_options = gdal.WarpOptions(format="GTiff", outputBounds=bounds, width=shape[1], height=shape[0],
-                                    resampleAlg=method, creationOptions=options, multithread=True)
-    return checked(gdal.Warp(path, source, options=warp_options), f"resample to {path}")
 
 
 def _single_band(dataset, band_number, path):
@@ -138,9 +129,8 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
     classes = len(model.classes)
     with atomic_outputs(output_path, kinds_path) as (staged, scratch):
         single = _single_band(dataset, band, os.path.join(scratch, "velocity.tif"))
-        coarser = shape[0] < height
-        resampled = _warp(single, os.path.join(scratch, "model_grid.tif"), shape,
-                          "average" if coarser else "bilinear", SCRATCH_OPTIONS)
+        resampled = warped(single, shape, velocity_method(height, shape[0]), os.path.join(scratch, "model_grid.tif"),
+                           "GTiff", SCRATCH_OPTIONS)
         grid_band = resampled.GetRasterBand(1)
         reference = reference_velocity(grid_band, *shape)
         probability = create_like(os.path.join(scratch, "probability.tif"), resampled, SCRATCH_OPTIONS)
@@ -173,7 +163,7 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
 def _back_onto_grid(model_raster, dataset, source_band, path, method, options, is_cancelled):
     """``model_raster`` resampled onto ``dataset``'s grid into ``path``; NaN where ``source_band`` has no data."""
     model_raster.FlushCache()
-    target = _warp(model_raster, path, (dataset.RasterYSize, dataset.RasterXSize), method, options)
+    target = warped(model_raster, (dataset.RasterYSize, dataset.RasterXSize), method, path, "GTiff", options)
     target.SetGeoTransform(dataset.GetGeoTransform())
     target.SetProjection(dataset.GetProjection())
     if source_band is None:

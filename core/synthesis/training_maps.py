@@ -27,7 +27,7 @@ import numpy as np
 from scipy.ndimage import zoom
 
 from ..common.grid import GridSpec
-from ..common.resampling import resampled
+from ..common.resampling import resampled, velocity_method
 from ..common.workers import ordered_results, process_pool, worker_count
 from ..interpolation.raster_interpolation import interpolate_array
 from .atmosphere import turbulent_atmosphere
@@ -90,9 +90,9 @@ def make_training_map(seed, size_px=MAP_SIZE_PX, model_pixel_m=MODEL_PIXEL_M):
     dense = interpolate_array(sparse, max_distance=MAX_DISTANCE_PX)
     native_labels = _native_labels(scene, np.isfinite(sparse))
     shape = (size_px, size_px)
-    coarser = side > size_px
-    velocity = resampled(dense, shape, "average" if coarser else "bilinear")
-    labels = resampled(native_labels, shape, "mode" if coarser else "nearest")
+    method = velocity_method(side, size_px)
+    velocity = resampled(dense, shape, method)
+    labels = resampled(native_labels, shape, "mode" if method == "average" else "nearest")
     labels[~np.isfinite(velocity)] = IGNORE
     record = {"seed": int(seed), "native_pixel_m": native_pixel, "native_side_px": side,
               "point_sources": scene.details["placed"]["point_source"], "tunnels": scene.details["placed"]["tunnel"],

@@ -34,6 +34,7 @@ def test_visible_sources_are_labelled_by_kind_and_faint_ones_ignored():
         expected = CLASSES.index(source["type"]) if visible else IGNORE
         assert (labels[deforming] == expected).all()
     assert (labels[np.abs(scene.deformation) < training_maps.LABEL_MM_YR] == 0).all()
+    assert set(np.unique(labels)) & {1, 2}  # some source is seen: the loop above checked a kind
     unmeasured = training_maps._native_labels(scene, np.zeros(scene.sparse.shape, bool))
     assert set(np.unique(unmeasured)) <= {0, IGNORE}  # a source no one measured is not a positive
 
