@@ -164,8 +164,8 @@ class DetectAlgorithm(InsarAlgorithm):
                 if model.family == "dense":
                     summary = detect_dense_raster(velocity, model, staged[0], kinds_path, device=device,
                                                   progress=classify, is_cancelled=feedback.isCanceled)
-                    feedback.pushInfo(f"{summary['width']} x {summary['height']} px classified at the model's "
-                                      f"{model.metadata['pixel_size_m']:g} m pixels ({summary['model_grid'][1]} x "
+                    feedback.pushInfo(f"{summary['width']} x {summary['height']} px classified at "
+                                      f"{summary['working_pixel_m']:.1f} m pixels ({summary['model_grid'][1]} x "
                                       f"{summary['model_grid'][0]}), {summary['tiles']} tile(s), "
                                       f"{summary['seconds']:.1f} s")
                 else:

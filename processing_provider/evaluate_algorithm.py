@@ -32,6 +32,12 @@ counts as deformation when P_final is at least 0.5. Intervals and offsets defaul
 model's own (normally 14, 7, 3.5, 1.75 and 0, 3.5, 7, 10.5 mm/yr).</p>
 <p>The datasets' patches must have the model's input size; their classes must be among the
 model's (a point-source set can be scored by a three-class model).</p>
+<p><b>Dense models</b> (U-Net) are scored per pixel on datasets from <i>Synthesize training
+maps</i> (a pixel is deformation when its calibrated P(deformation) is at least 0.5), and per
+window on datasets from <i>Synthesize training data</i> (the Table I protocol: a window is
+deformation when detection would draw an area inside it at 0.5, that is when its likeliest
+deforming pixel reaches 0.5); patches are resampled to the model's working pixel size first.
+Intervals, offsets and batch size apply to window models only.</p>
 <p><b>Memory</b>: datasets are memory-mapped, so memory follows the network and the batch size,
 not the number of examples.</p>"""
 
@@ -73,6 +79,8 @@ class EvaluateAlgorithm(InsarAlgorithm):
         device = choose_device(device_value(self, parameters, context))
         use_all_cores()
         model = load_model(self.parameterAsFile(parameters, "MODEL", context), "MODEL", device)
+        if model.family == "dense":
+            return self._evaluate_dense(model, parameters, context, feedback, report_path)
         intervals, offsets = wrap_values(self, parameters, context,
                                          (model.metadata["intervals_mm_yr"], model.metadata["offsets_mm_yr"]))
         examples = Examples(open_dataset_inputs(self, parameters, context))
@@ -90,4 +98,22 @@ class EvaluateAlgorithm(InsarAlgorithm):
         metrics = result["metrics"]
         feedback.pushInfo(", ".join(f"{name} {metrics[name]:.2f}%" for name in
                                     ("accuracy", "precision", "recall", "false_positive_rate")))
+        return {"OUTPUT_REPORT": report_path, **metric_results(metrics)}
+
+    def _evaluate_dense(self, model, parameters, context, feedback, report_path):
+        """Table I metrics of a dense model, per pixel or per window; returns the results dict."""
+        from ..core.learning.dense_evaluation import evaluate_dense
+        from ..core.learning.training_report import evaluation_html
+
+        datasets = open_dataset_inputs(self, parameters, context)
+        result = evaluate_dense(model, datasets, progress_reporter(feedback), feedback.isCanceled)
+        settings = {"model": model.path, "datasets": "; ".join(dataset.folder for dataset in datasets),
+                    "scored per": result["unit"], "temperature": model.metadata.get("temperature", 1.0)}
+        with atomic_outputs(report_path) as ((partial,), _):
+            with open(partial, "w", encoding="utf-8") as handle:
+                handle.write(evaluation_html(f"Evaluation report: dense detector, per {result['unit'][:-1]}",
+                                             result["metrics"], result["confusion"], result["classes"], settings))
+        metrics = result["metrics"]
+        feedback.pushInfo(f"Per {result['unit'][:-1]}: " + ", ".join(
+            f"{name} {metrics[name]:.2f}%" for name in ("accuracy", "precision", "recall", "false_positive_rate")))
         return {"OUTPUT_REPORT": report_path, **metric_results(metrics)}

@@ -13,6 +13,7 @@ from .synthesize_algorithm import SynthesizeAlgorithm
 from .syntheticscene_algorithm import SyntheticSceneAlgorithm
 from .threshold_algorithm import ThresholdAlgorithm
 from .train_algorithm import TrainAlgorithm
+from .trainingmaps_algorithm import TrainingMapsAlgorithm
 
 
 class InsarDeformationProvider(QgsProcessingProvider):
@@ -38,6 +39,7 @@ class InsarDeformationProvider(QgsProcessingProvider):
         self.addAlgorithm(NoiseStatsAlgorithm())
         self.addAlgorithm(SyntheticSceneAlgorithm())
         self.addAlgorithm(SynthesizeAlgorithm())
+        self.addAlgorithm(TrainingMapsAlgorithm())
         self.addAlgorithm(TrainAlgorithm())
         self.addAlgorithm(EvaluateAlgorithm())
         self.addAlgorithm(DetectAlgorithm())

@@ -31,6 +31,7 @@ from qgis.core import (
 
 from ..core.common.errors import Cancelled
 from ..core.common.raster_io import atomic_outputs
+from ..core.learning.dense_network import DENSE_ARCHITECTURES
 from ..core.learning.networks import ARCHITECTURES
 from .algorithm_base import InsarAlgorithm
 from .inputs import error, gdal_file, is_set, progress_reporter, raster_path
@@ -48,9 +49,12 @@ from .model_inputs import (
     wrap_values,
 )
 
-HELP = """<p>Trains the convolutional network that recognises deformation in wrapped velocity
-patches (Anantrasirichai et al., sections II-A, III-C and IV-A) on datasets made by
-<i>Synthesize training data</i>, and writes a model file for detection.</p>
+HELP = """<p>Trains a model file for detection, of either family:</p>
+<ul><li><b>Windows</b> (the paper's method): the convolutional network that recognises deformation
+in wrapped velocity patches (Anantrasirichai et al., sections II-A, III-C and IV-A), on datasets
+made by <i>Synthesize training data</i>;</li>
+<li><b>Dense</b> (a U-Net architecture): a network that gives every pixel of a velocity map in
+mm/yr its class, on datasets made by <i>Synthesize training maps</i>. See the end of this help.</li></ul>
 <p><b>Datasets</b>: one folder, and more separated by ; (a point-source set and a tunnel set
 train one three-class model). <b>Real negatives</b> (optional): a real velocity raster (mm/yr,
 at the datasets' pixel size) or point layer (interpolated first by matrix completion) from which
@@ -85,6 +89,16 @@ about 110 s).</p>
 metrics (accuracy, precision, recall, false positive rate, %) with the confusion matrix, measured
 on the validation set the way the detector works: every look, the maximum over offsets, the mean
 over intervals, deformation when that is at least 0.5.</p>
+<p><b>Dense family.</b> Every step takes <b>Batch size</b> random crops of <b>Crop size</b>
+pixels from the training maps, turned, flipped and negated at random, and learns every pixel's
+class by cross entropy (AdamW, cosine decay from the learning rate given; 2e-3 suits the U-Net
+with batches of about 12). An epoch is as many steps as it takes to crop each training map once.
+Every 200 steps (and at the end) the validation maps are classified and the weights with the best
+pixel F1 of "deformation" are kept. A temperature that calibrates the probabilities is then fitted
+on the validation maps, and the report gives the Table I metrics per pixel. <i>Initial weights</i>
+may be a dense model of the same architecture and classes (to fine-tune or continue); real
+negatives, maps for fast detection, wrap settings and half precision belong to the window family
+and are refused.</p>
 <p>All CPU cores are used; the GPU when PyTorch sees one (Device: automatic).</p>
 <p><b>Memory</b>: datasets are memory-mapped, so memory follows the network and the batch size,
 not the number of examples.</p>"""
@@ -119,7 +133,8 @@ class TrainAlgorithm(InsarAlgorithm):
             "CONTEXT_RASTERS", "Maps for fast detection: dense velocity rasters (mm/yr) the shared form learns to "
             "agree on", layerType=QgsProcessing.TypeRaster, optional=True))
         self.addParameter(QgsProcessingParameterEnum(
-            "ARCHITECTURE", "Architecture", options=list(ARCHITECTURES.values()), defaultValue=0))
+            "ARCHITECTURE", "Architecture", options=list(ARCHITECTURES.values()) + [
+                f"Dense: {label}" for label in DENSE_ARCHITECTURES.values()], defaultValue=0))
         self.addParameter(QgsProcessingParameterFile(
             "INIT_WEIGHTS", "Initial weights (local file: torchvision ImageNet weights or one of our models)",
             optional=True, fileFilter="PyTorch weights (*.pth *.pt)"))
@@ -143,6 +158,8 @@ class TrainAlgorithm(InsarAlgorithm):
             defaultValue=0.0, minValue=0.0)))
         for parameter in wrap_parameters():
             self.addParameter(parameter)
+        self.addParameter(advanced(QgsProcessingParameterNumber(
+            "CROP_SIZE", "Crop size (pixels; dense family)", defaultValue=128, minValue=8, maxValue=4096)))
         self.addParameter(advanced(QgsProcessingParameterBoolean(
             "HALF_PRECISION", "Store the weights in half precision (half the file size)", defaultValue=False)))
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -165,10 +182,15 @@ class TrainAlgorithm(InsarAlgorithm):
         from ..core.learning.shared_training import SharedFormTrainer
         from ..core.learning.training import train
 
+        if self._architecture(parameters, context) in DENSE_ARCHITECTURES:
+            return self._train_dense(parameters, context, feedback)
         config = self._config(parameters, context)
         model_path, report_path, curve_path = (file_destination(self, parameters, name, context)
                                                for name in ("OUTPUT_MODEL", "OUTPUT_REPORT", "OUTPUT_CURVE"))
         datasets = open_dataset_inputs(self, parameters, context)
+        if any(dataset.has_label_maps for dataset in datasets):
+            raise error("DATASET", "holds training maps with a class per pixel, for the dense family: choose a "
+                                   "Dense architecture, or give datasets from Synthesize training data")
         negatives = self._real_negatives(parameters, context, feedback, datasets)
         examples = Examples(datasets, negatives)
         feedback.pushInfo(f"{len(examples)} examples, classes {', '.join(examples.classes)}: "
@@ -216,16 +238,87 @@ class TrainAlgorithm(InsarAlgorithm):
             with open(curve_path, "wb") as handle:
                 handle.write(curve)
 
+    def _architecture(self, parameters, context):
+        """The architecture key chosen: one of ARCHITECTURES (windows) or DENSE_ARCHITECTURES (dense)."""
+        names = list(ARCHITECTURES) + list(DENSE_ARCHITECTURES)
+        index = self.parameterAsEnum(parameters, "ARCHITECTURE", context)
+        if not 0 <= index < len(names):
+            raise error("ARCHITECTURE", f"must be 0..{len(names) - 1}, got {index}")
+        return names[index]
+
+    def _train_dense(self, parameters, context, feedback):
+        """Train a dense (U-Net) model on training-map datasets; returns the results dict."""
+        from ..core.learning.dense_model_training import train_dense_model
+        from ..core.learning.dense_training import DenseTrainingConfig
+        from ..core.learning.training import choose_device, use_all_cores
+
+        for name in ("REAL_NEGATIVES", "CONTEXT_RASTERS", "HALF_PRECISION"):
+            if is_set(parameters, name) and parameters[name] not in (False, [], "false"):
+                raise error(name, "belongs to the window family; the dense family does not use it")
+        if choose_device(device_value(self, parameters, context)) != "cpu":
+            feedback.pushInfo("The dense family trains on the CPU")
+        use_all_cores()
+        model_path, report_path, curve_path = (file_destination(self, parameters, name, context)
+                                               for name in ("OUTPUT_MODEL", "OUTPUT_REPORT", "OUTPUT_CURVE"))
+        datasets = open_dataset_inputs(self, parameters, context)
+        if not all(dataset.has_label_maps for dataset in datasets):
+            raise error("DATASET", "must be training maps with a class per pixel (Synthesize training maps) for "
+                                   "a Dense architecture")
+        maps = sum(len(dataset) for dataset in datasets)
+        fraction = self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context)
+        batch = self.parameterAsInt(parameters, "BATCH_SIZE", context)
+        per_epoch = max(1, -(-round(maps * (1.0 - fraction)) // batch))
+        epochs = self.parameterAsInt(parameters, "EPOCHS", context)
+        config = DenseTrainingConfig(
+            architecture=self._architecture(parameters, context), steps=epochs * per_epoch, batch_size=batch,
+            crop_px=self.parameterAsInt(parameters, "CROP_SIZE", context),
+            learning_rate=self.parameterAsDouble(parameters, "LEARNING_RATE", context),
+            validation_fraction=fraction, seed=self.parameterAsInt(parameters, "SEED", context),
+            time_limit_minutes=self.parameterAsDouble(parameters, "TIME_LIMIT", context))
+        init = self.parameterAsFile(parameters, "INIT_WEIGHTS", context) if is_set(parameters, "INIT_WEIGHTS") else None
+        feedback.pushInfo(f"{maps} training maps; {epochs} epochs of {per_epoch} steps of {batch} crops of "
+                          f"{config.crop_px} px")
+        with atomic_outputs(model_path, report_path, curve_path) as (staged, scratch):
+            try:
+                result = train_dense_model(datasets, config, staged[0], os.path.join(scratch, "checkpoint.pt"),
+                                           init, progress=lambda fraction: feedback.setProgress(100.0 * fraction),
+                                           is_cancelled=feedback.isCanceled, log=feedback.pushInfo)
+            except Cancelled:
+                raise Cancelled(_keep_checkpoint(staged[0], model_path)) from None
+            self._write_dense_report(result, datasets[0].classes, model_path, staged[1], staged[2])
+        metrics = result["metrics"]
+        feedback.pushInfo("Validation, per pixel: " + ", ".join(
+            f"{name} {metrics[name]:.2f}%" for name in ("accuracy", "precision", "recall", "false_positive_rate")))
+        best = max(result["history"], key=lambda row: row["pixel_f1"])
+        results = {"OUTPUT_MODEL": model_path, "OUTPUT_REPORT": report_path,
+                   "BEST_EPOCH": -(-best["step"] // per_epoch), "EPOCHS_RUN": -(-result["history"][-1]["step"]
+                                                                                 // per_epoch),
+                   **metric_results(metrics)}
+        if curve_path:
+            results["OUTPUT_CURVE"] = curve_path
+        return results
+
+    @staticmethod
+    def _write_dense_report(result, classes, model_path, report_path, curve_path):
+        """The HTML report (and the learning curve PNG when ``curve_path`` is set) of a dense training."""
+        from ..core.learning.training_report import dense_learning_curve_png, dense_training_html
+
+        curve = dense_learning_curve_png(result["history"])
+        settings = {**result["metadata"]["training"], "architecture": result["metadata"]["architecture"],
+                    "model": model_path}
+        with open(report_path, "w", encoding="utf-8") as handle:
+            handle.write(dense_training_html(result, classes, settings, curve))
+        if curve_path:
+            with open(curve_path, "wb") as handle:
+                handle.write(curve)
+
     def _config(self, parameters, context):
         from ..core.learning.training import TrainingConfig
 
-        architecture = self.parameterAsEnum(parameters, "ARCHITECTURE", context)
-        if not 0 <= architecture < len(ARCHITECTURES):
-            raise error("ARCHITECTURE", f"must be 0..{len(ARCHITECTURES) - 1}, got {architecture}")
         intervals, offsets = wrap_values(self, parameters, context)
         init = self.parameterAsFile(parameters, "INIT_WEIGHTS", context) if is_set(parameters, "INIT_WEIGHTS") else None
         return TrainingConfig(
-            architecture=list(ARCHITECTURES)[architecture],
+            architecture=self._architecture(parameters, context),
             epochs=self.parameterAsInt(parameters, "EPOCHS", context),
             batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
             learning_rate=self.parameterAsDouble(parameters, "LEARNING_RATE", context),

@@ -105,6 +105,16 @@ def tiny_dataset(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def map_dataset(tmp_path_factory):
+    """Eight training maps of 64 px with a class per pixel, for the dense family."""
+    from insar_deformation_detector.core.synthesis.training_maps import generate_training_maps
+
+    folder = str(tmp_path_factory.mktemp("maps") / "dataset")
+    generate_training_maps(folder, 8, seed=3, size_px=64, workers=1)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def window_dataset(tmp_path_factory):
     """Three classes x 3 patches of 224 px (the detector's windows), Delaunay-interpolated."""
     from insar_deformation_detector.core.synthesis.training_examples import SynthesisConfig, generate_dataset
@@ -147,7 +157,7 @@ def dense_model(tmp_path_factory):
     """Path of a dense-family model file: an untrained unet_tiny with fixed random weights and statistics."""
     import torch
 
-    from insar_deformation_detector.core.learning.dense_network import build_dense_network
+    from insar_deformation_detector.core.learning.dense_network import INPUT_CHANNEL_NAMES, build_dense_network
     from insar_deformation_detector.core.learning.model_file import plugin_version, save_model
 
     torch.manual_seed(0)
@@ -158,5 +168,6 @@ def dense_model(tmp_path_factory):
             layer.running_var.uniform_(0.5, 2.0)
     path = str(tmp_path_factory.mktemp("dense-model") / "dense.pt")
     save_model(path, network, {"family": "dense", "architecture": "unet_tiny", "plugin_version": plugin_version(),
-                               "classes": ["no_deformation", "point_source", "tunnel"], "pixel_size_m": 20.0})
+                               "classes": ["no_deformation", "point_source", "tunnel"], "pixel_size_m": 20.0,
+                               "coarsest_pixel_m": 100.0, "input_channels": INPUT_CHANNEL_NAMES})
     return path

@@ -1,8 +1,11 @@
 """Deformation probability of a velocity map by the dense detector (core.learning.dense_network).
 
-The map is resampled to the model's pixel size (averaged where the map is finer, bilinear where
-it is coarser), so a 5 m and a 100 m map of the same ground reach the network alike, and a map
-in a geographic CRS by its pixel size in metres at its latitude. The network labels every pixel
+The network sees a map at its working pixel size: the map's own pixel size in metres (at its
+latitude, for a geographic CRS) held between the model's finest and coarsest pixel sizes (20
+and 100 m for the bundled model). Finer maps are averaged down to the finest size and coarser
+ones resampled bilinearly up to the coarsest, so a 5 m and a 20 m map of the same ground reach
+the network alike, and a 50 m map is never blown up to pixels its data cannot fill; the network
+is told the working pixel size and was trained across it. The network labels every pixel
 of tiles of TILE_PX with a halo of HALO_PX around them (beyond the network's reach, and tiles
 start on its pooling grid, so tiles join without seams and their size never changes the
 answer), and the probabilities are resampled back onto the map's own grid. Maps smaller than a
@@ -30,7 +33,7 @@ from ..common.raster_io import (
 )
 from ..common.resampling import velocity_method, warped
 from ..common.value_checks import VELOCITY, check_band_values
-from ..learning.dense_network import SIZE_MULTIPLE, network_input
+from ..learning.dense_network import SIZE_MULTIPLE, inference_network, network_input, working_pixel_m
 from .raster_detection import KIND_SCALE
 
 TILE_PX = 512  # model pixels per tile side (a multiple of SIZE_MULTIPLE)
@@ -47,11 +50,11 @@ def check_dense_model(model):
                                   "'no_deformation' first and at least one kind of deformation")
 
 
-def model_grid(dataset, model_pixel_m):
-    """(rows, cols) of the dataset's extent at the model's pixel size (metres)."""
+def model_grid(dataset, pixel_m):
+    """(rows, cols) of the dataset's extent at ``pixel_m`` metre pixels."""
     width_m, height_m = pixel_size_m(dataset)
-    return (max(1, int(round(dataset.RasterYSize * height_m / model_pixel_m))),
-            max(1, int(round(dataset.RasterXSize * width_m / model_pixel_m))))
+    return (max(1, int(round(dataset.RasterYSize * height_m / pixel_m))),
+            max(1, int(round(dataset.RasterXSize * width_m / pixel_m))))
 
 
 def _single_band(dataset, band_number, path):
@@ -79,11 +82,13 @@ def reference_velocity(band, height, width):
 class _Tiler:
     """Class probabilities of the model-grid raster, one tile and its halo at a time."""
 
-    def __init__(self, model, band, shape, reference, device):
+    def __init__(self, model, band, shape, reference, pixel_m, device):
         import torch
 
-        self.torch, self.model, self.band, self.shape = torch, model, band, shape
-        self.reference, self.device = reference, device
+        self.torch, self.band, self.shape = torch, band, shape
+        self.network = inference_network(model.network).to(device)
+        self.temperature = float(model.metadata.get("temperature", 1.0))
+        self.reference, self.pixel_m, self.device = reference, pixel_m, device
 
     def probabilities(self, row, col, rows, cols):
         """(C, rows, cols) class probabilities of the tile core at (row, col)."""
@@ -93,10 +98,11 @@ class _Tiler:
         inside = (max(top, 0), max(left, 0), min(top + side[0], self.shape[0]), min(left + side[1], self.shape[1]))
         image[inside[0] - top:inside[2] - top, inside[1] - left:inside[3] - left] = read_window(
             self.band, (inside[0], inside[1], inside[2] - inside[0], inside[3] - inside[1]))
-        batch = self.torch.from_numpy(network_input(image, self.reference)[None]).to(self.device)
-        with self.torch.no_grad():
-            logits = self.model.network(batch)
-            probabilities = self.torch.softmax(logits[0], 0).cpu().numpy()
+        batch = self.torch.from_numpy(network_input(image, self.reference, self.pixel_m)[None])
+        batch = batch.to(self.device, memory_format=self.torch.channels_last)
+        with self.torch.inference_mode():
+            logits = self.network(batch)
+            probabilities = self.torch.softmax(logits[0] / self.temperature, 0).cpu().numpy()
         return probabilities[:, HALO_PX:HALO_PX + rows, HALO_PX:HALO_PX + cols]
 
 
@@ -125,7 +131,8 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
                                   "pixels a side")
     report(0.0, "Checking the velocities")
     check_band_values(source, height, width, "INPUT", VELOCITY, "NODATA", is_cancelled)
-    shape = model_grid(dataset, float(model.metadata["pixel_size_m"]))
+    pixel_m = working_pixel_m(model.metadata, float(np.sqrt(np.prod(pixel_size_m(dataset)))))
+    shape = model_grid(dataset, pixel_m)
     classes = len(model.classes)
     with atomic_outputs(output_path, kinds_path) as (staged, scratch):
         single = _single_band(dataset, band, os.path.join(scratch, "velocity.tif"))
@@ -136,7 +143,7 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
         probability = create_like(os.path.join(scratch, "probability.tif"), resampled, SCRATCH_OPTIONS)
         kinds = create_like(os.path.join(scratch, "kinds.tif"), resampled, PACKED_SCRATCH_OPTIONS, nodata=None,
                             bands=classes - 1, data_type=gdal.GDT_Byte)
-        tiler = _Tiler(model, grid_band, shape, reference, device)
+        tiler = _Tiler(model, grid_band, shape, reference, pixel_m, device)
         tiles = [(row, col, min(TILE_PX, shape[0] - row), min(TILE_PX, shape[1] - col))
                  for row in range(0, shape[0], TILE_PX) for col in range(0, shape[1], TILE_PX)]
         classified = time.time()
@@ -155,7 +162,7 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
             _back_onto_grid(kinds, dataset, None, staged[1], "nearest", PACKED_SCRATCH_OPTIONS, is_cancelled)
         probability = kinds = resampled = single = grid_band = None
     report(1.0, "Done")
-    return {"width": width, "height": height, "model_grid": shape, "tiles": len(tiles),
+    return {"width": width, "height": height, "model_grid": shape, "working_pixel_m": pixel_m, "tiles": len(tiles),
             "reference_mm_yr": reference, "seconds": time.time() - started,
             "megapixels_per_second": width * height / 1e6 / max(classified, 1e-9)}
 

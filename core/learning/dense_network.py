@@ -6,13 +6,14 @@ window lattice. It is fully convolutional and batch-normalised, and every layer 
 neighbourhood, so a whole tile is one forward pass and the tile size does not change the answer
 beyond the halo the caller keeps.
 
-Input: (N, INPUT_CHANNELS, H, W) float32 at the model's pixel size, H and W multiples of
+Input: (N, INPUT_CHANNELS, H, W) float32 at the map's working pixel size, H and W multiples of
 SIZE_MULTIPLE (see :func:`network_input`). Output: (N, K, H, W) logits of the K classes of the
 training data, class 0 "no deformation".
 """
 import numpy as np
 
 from ..common.dependencies import require
+from ..synthesis.training_maps import MODEL_PIXEL_M
 
 DENSE_ARCHITECTURES = {
     "unet_small": "U-Net, 4 scales of 12-24-48-96 channels, batch-normalised (0.27 M parameters)",
@@ -20,25 +21,39 @@ DENSE_ARCHITECTURES = {
 }
 WIDTHS = {"unet_small": (12, 24, 48, 96), "unet_tiny": (4, 8, 16, 32)}
 SIZE_MULTIPLE = 2 ** 3  # three halvings between the four scales
-INPUT_CHANNELS = 2  # velocity / VELOCITY_SCALE_MM_YR, coverage
+INPUT_CHANNELS = 3  # velocity / VELOCITY_SCALE_MM_YR, coverage, pixel size
+INPUT_CHANNEL_NAMES = ["velocity_mm_yr_over_10", "coverage", "log2_pixel_over_20m_over_2"]
 VELOCITY_SCALE_MM_YR = 10.0  # velocities enter as v / 10: +-10 mm/yr maps to +-1
 VELOCITY_CLIP_MM_YR = 100.0  # beyond this magnitude velocities are clipped (units mistakes, spikes)
 
 
-def network_input(velocity, reference=None):
-    """(2, H, W) float32 network input of an (H, W) velocity map in mm/yr at the model's pixel size.
+def network_input(velocity, reference=None, pixel_m=MODEL_PIXEL_M):
+    """(3, H, W) float32 network input of an (H, W) velocity map in mm/yr with ``pixel_m`` metre pixels.
 
     Channel 0: the velocity minus ``reference`` (mm/yr; None: the map's median), clipped to
     +-VELOCITY_CLIP_MM_YR and divided by VELOCITY_SCALE_MM_YR, 0 in holes. Channel 1: coverage,
     1 where the map has a value and 0 in holes (NaN), so holes are never read as stable or
-    deforming ground. Detection passes the whole map's median, so every tile is centred alike.
+    deforming ground. Channel 2: log2(pixel_m / MODEL_PIXEL_M) / 2 everywhere, so the network
+    knows how much ground a pixel covers (0 at 20 m, 1.16 at 100 m). Detection passes the whole
+    map's median, so every tile is centred alike.
     """
     velocity = np.asarray(velocity, dtype=np.float32)
     covered = np.isfinite(velocity)
     if reference is None:
         reference = float(np.median(velocity[covered])) if covered.any() else 0.0
     centred = np.clip(np.where(covered, velocity - reference, 0.0), -VELOCITY_CLIP_MM_YR, VELOCITY_CLIP_MM_YR)
-    return np.stack([centred / VELOCITY_SCALE_MM_YR, covered]).astype(np.float32)
+    scale = np.full(velocity.shape, np.log2(pixel_m / MODEL_PIXEL_M) / 2.0, dtype=np.float32)
+    return np.stack([centred / VELOCITY_SCALE_MM_YR, covered, scale]).astype(np.float32)
+
+
+def working_pixel_m(metadata, pixel_m):
+    """The pixel size (metres) the dense model of ``metadata`` sees a map of ``pixel_m`` metres at.
+
+    The map's own, held between the model's finest ("pixel_size_m") and coarsest
+    ("coarsest_pixel_m") pixel sizes.
+    """
+    finest = float(metadata["pixel_size_m"])
+    return float(np.clip(pixel_m, finest, float(metadata.get("coarsest_pixel_m", finest))))
 
 
 def build_dense_network(architecture, class_count):
@@ -77,3 +92,32 @@ def build_dense_network(architecture, class_count):
             return self.head(x)
 
     return UNet(WIDTHS[architecture])
+
+
+def inference_network(network):
+    """A copy of a trained ``network`` made for fast prediction on the CPU, giving the same logits.
+
+    Each convolution absorbs the batch normalisation after it, and tensors are laid out channels
+    last (about 1.6x faster on 2 cores than the training layout).
+    """
+    import copy
+
+    import torch
+    from torch import nn
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    fused = copy.deepcopy(network).eval()
+    for module in fused.modules():
+        if not isinstance(module, nn.Sequential):
+            continue
+        layers, kept = list(module), []
+        while layers:
+            layer = layers.pop(0)
+            if isinstance(layer, nn.Conv2d) and layers and isinstance(layers[0], nn.BatchNorm2d):
+                layer = fuse_conv_bn_eval(layer, layers.pop(0))
+            kept.append(layer)
+        for name in list(module._modules):
+            del module._modules[name]
+        for index, layer in enumerate(kept):
+            module.add_module(str(index), layer)
+    return fused.to(memory_format=torch.channels_last)

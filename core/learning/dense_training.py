@@ -1,8 +1,10 @@
 """Training the dense detector on labelled maps (core.synthesis.training_maps).
 
-Every step takes random crops of random training maps, turned and flipped at random, and
-learns every pixel's class at once with class-weighted cross entropy (pixels labelled IGNORE
-teach nothing). Maps are held out by index for validation, where the pixel F1 of "deforming"
+Every step takes random crops of random training maps, turned, flipped and negated at random
+(subsidence and uplift are detected alike), and learns every pixel's class at once with cross
+entropy (pixels labelled IGNORE teach nothing). The classes are weighted equally by default, so
+the network's probabilities are not pushed towards deformation and need only a small
+calibration (core.detection.calibration). Maps are held out by index for validation, where the pixel F1 of "deforming"
 (any class but 0) decides which weights are the best. The run writes a checkpoint (weights,
 optimiser, step and best score) every CHECKPOINT_STEPS steps, so a run stopped by a time limit,
 Cancel or the end of a session continues from it.
@@ -15,8 +17,8 @@ import numpy as np
 
 from ..common.dependencies import require
 from ..common.errors import Cancelled, InputError
-from ..synthesis.training_maps import IGNORE
-from .dense_network import DENSE_ARCHITECTURES, SIZE_MULTIPLE, build_dense_network, network_input
+from ..synthesis.training_maps import COARSEST_PIXEL_M, IGNORE, MODEL_PIXEL_M
+from .dense_network import DENSE_ARCHITECTURES, INPUT_CHANNEL_NAMES, SIZE_MULTIPLE, build_dense_network, network_input
 
 CHECKPOINT_STEPS = 100
 VALIDATION_STEPS = 200  # steps between validations (and best-model updates)
@@ -36,7 +38,7 @@ class DenseTrainingConfig:
     crop_px: int = 128
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
-    class_weights: tuple = (1.0, 4.0, 4.0)
+    class_weights: tuple = (1.0, 1.0, 1.0)
     validation_fraction: float = 0.1
     seed: int = 0
     time_limit_minutes: float = 0.0  # stop at the next validation after this much time (0: none)
@@ -54,6 +56,40 @@ class DenseTrainingConfig:
             raise InputError("BATCH_SIZE", f"must lie in [1, 1024] crops, got {self.batch_size}")
 
 
+def training_arrays(datasets, parameter="DATASET"):
+    """(velocity (N, S, S) mm/yr, labels (N, S, S), pixel_m (N,) metres, classes) of labelled-map datasets.
+
+    ``datasets``: core.synthesis.dataset.Dataset objects with a label per pixel (training maps),
+    of one map size and one list of classes. A map's pixel size is its record's "pixel_m", else
+    MODEL_PIXEL_M (maps made before pixel sizes varied).
+    """
+    for dataset in datasets:
+        if not dataset.has_label_maps:
+            raise InputError(parameter, f"{dataset.folder} has one label per window, not per pixel; the dense "
+                                        "family trains on training maps (insardefo:trainingmaps)")
+    if len({tuple(dataset.classes) for dataset in datasets}) > 1 or len({dataset.manifest["patch_size"]
+                                                                         for dataset in datasets}) > 1:
+        raise InputError(parameter, "the datasets differ in classes or map size; train on one kind at a time")
+    velocity = np.stack([dataset.patch(index) for dataset in datasets for index in range(len(dataset))])
+    labels = np.stack([dataset.label_map(index) for dataset in datasets for index in range(len(dataset))])
+    pixel_m = np.array([float(record.get("pixel_m") or MODEL_PIXEL_M)
+                        for dataset in datasets for record in dataset.records()])
+    return velocity, labels, pixel_m, list(datasets[0].classes)
+
+
+def dense_model_metadata(trainer, plugin_version, training=None):
+    """The model-file metadata of a finished ``trainer``'s best weights (core.learning.model_file)."""
+    config = trainer.config
+    return {"family": "dense", "architecture": config.architecture, "classes": list(trainer.classes),
+            "pixel_size_m": MODEL_PIXEL_M, "coarsest_pixel_m": COARSEST_PIXEL_M,
+            "input_channels": list(INPUT_CHANNEL_NAMES),
+            "training": {"maps": len(trainer.velocity), "seed": config.seed, "steps": trainer.step,
+                         "batch_size": config.batch_size, "crop_px": config.crop_px,
+                         "class_weights": list(config.class_weights), **(training or {})},
+            "validation": {"pixel_f1": trainer.best, "history": trainer.history},
+            "plugin_version": plugin_version}
+
+
 def pixel_scores(predicted, labels):
     """Pixel precision, recall and F1 (%) of "deforming" (class > 0) where ``labels`` is not IGNORE."""
     known = labels != IGNORE
@@ -65,10 +101,14 @@ def pixel_scores(predicted, labels):
     return {"pixel_precision": precision, "pixel_recall": recall, "pixel_f1": f1}
 
 
-def random_crop(velocity, labels, size, rng):
-    """A (2, size, size) network input and (size, size) labels cut at random, turned and flipped."""
+def random_crop(velocity, labels, pixel_m, size, rng):
+    """A (3, size, size) network input and (size, size) labels cut at random, turned, flipped and negated.
+
+    ``velocity``: (S, S) mm/yr with ``pixel_m`` metre pixels; ``labels``: (S, S) classes.
+    """
     top, left = (int(rng.integers(0, side - size + 1)) for side in velocity.shape)
-    image = network_input(velocity[top:top + size, left:left + size])
+    sign = rng.choice((-1.0, 1.0))
+    image = network_input(sign * velocity[top:top + size, left:left + size], pixel_m=pixel_m)
     target = labels[top:top + size, left:left + size]
     turns = int(rng.integers(4))
     image, target = np.rot90(image, turns, axes=(1, 2)), np.rot90(target, turns)
@@ -78,15 +118,20 @@ def random_crop(velocity, labels, size, rng):
 
 
 class DenseTrainer:
-    """One resumable training run over ``maps`` ((N, S, S) velocity, (N, S, S) labels); see :meth:`run`."""
+    """One resumable training run over labelled maps; see :meth:`run`.
 
-    def __init__(self, velocity, labels, classes, config, checkpoint_path, log=None):
+    ``velocity``: (N, S, S) mm/yr; ``labels``: (N, S, S) classes or IGNORE; ``pixel_m``: (N,)
+    each map's pixel size in metres.
+    """
+
+    def __init__(self, velocity, labels, pixel_m, classes, config, checkpoint_path, log=None):
         require("torch")
         import torch
 
         config.validate(velocity.shape[1])
         self.torch = torch
         self.velocity, self.labels, self.classes, self.config = velocity, labels, tuple(classes), config
+        self.pixel_m = np.asarray(pixel_m, dtype=float)
         held_out = max(1, int(round(len(velocity) * config.validation_fraction)))
         order = np.random.default_rng(config.seed).permutation(len(velocity))
         self.validation, self.training = np.sort(order[:held_out]), order[held_out:]
@@ -108,11 +153,13 @@ class DenseTrainer:
         self.optimiser.load_state_dict(state["optimiser"])
         self.step, self.best = int(state["step"]), float(state["best"])
         self.best_weights = state["best_weights"]
+        self.history = list(state.get("history", []))
         self.log(f"Resumed at step {self.step} (best validation pixel F1 {self.best:.1f} %)")
 
     def _checkpoint(self):
         state = {"network": self.network.state_dict(), "optimiser": self.optimiser.state_dict(),
-                 "step": self.step, "best": self.best, "best_weights": self.best_weights}
+                 "step": self.step, "best": self.best, "best_weights": self.best_weights,
+                 "history": self.history}
         partial = self.checkpoint_path + ".part"
         self.torch.save(state, partial)
         os.replace(partial, self.checkpoint_path)
@@ -127,7 +174,8 @@ class DenseTrainer:
         torch = self.torch
         rng = np.random.default_rng([self.config.seed, self.step])
         picks = rng.choice(self.training, self.config.batch_size)
-        crops = [random_crop(self.velocity[index], self.labels[index], self.config.crop_px, rng) for index in picks]
+        crops = [random_crop(self.velocity[index], self.labels[index], self.pixel_m[index], self.config.crop_px, rng)
+                 for index in picks]
         images = torch.from_numpy(np.stack([image for image, _ in crops]))
         targets = torch.from_numpy(np.stack([target for _, target in crops]).astype(np.int64))
         for group in self.optimiser.param_groups:
@@ -140,17 +188,17 @@ class DenseTrainer:
         self.step += 1
         return loss.item()
 
-    def predict(self, velocity):
-        """(S, S) predicted classes of one (S, S) velocity map (S a multiple of SIZE_MULTIPLE)."""
+    def predict(self, velocity, pixel_m):
+        """(S, S) predicted classes of one (S, S) velocity map (mm/yr, S a multiple of SIZE_MULTIPLE)."""
         torch = self.torch
         self.network.eval()
         with torch.no_grad():
-            logits = self.network(torch.from_numpy(network_input(velocity)[None]))
+            logits = self.network(torch.from_numpy(network_input(velocity, pixel_m=pixel_m)[None]))
         return logits[0].argmax(0).numpy()
 
     def validate(self):
         """Pixel scores of the held-out maps; keeps the best weights."""
-        predicted = np.stack([self.predict(self.velocity[index]) for index in self.validation])
+        predicted = np.stack([self.predict(self.velocity[index], self.pixel_m[index]) for index in self.validation])
         scores = pixel_scores(predicted, self.labels[self.validation])
         if scores["pixel_f1"] > self.best:
             self.best = scores["pixel_f1"]
@@ -158,13 +206,13 @@ class DenseTrainer:
         return scores
 
     def run(self, progress=None, is_cancelled=None):
-        """Train until ``config.steps`` or the time limit; returns the history of validations.
+        """Train until ``config.steps`` or the time limit; returns this call's validations.
 
         Cancel raises Cancelled after writing a checkpoint, so a later run continues.
         """
         started = time.time()
         limit = self.config.time_limit_minutes * 60.0
-        losses = []
+        losses, earlier = [], len(self.history)
         while self.step < self.config.steps:
             if is_cancelled is not None and is_cancelled():
                 self._checkpoint()
@@ -186,4 +234,4 @@ class DenseTrainer:
                     break
             if progress is not None:
                 progress(self.step / self.config.steps)
-        return self.history
+        return self.history[earlier:]

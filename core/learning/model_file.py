@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ..common.dependencies import require
 from ..common.errors import InputError
-from .dense_network import DENSE_ARCHITECTURES, build_dense_network
+from .dense_network import DENSE_ARCHITECTURES, INPUT_CHANNEL_NAMES, build_dense_network
 from .networks import ARCHITECTURES, build_network
 
 FORMAT = "insardefo-model"
@@ -32,7 +32,7 @@ WINDOWS, DENSE = "windows", "dense"
 FAMILIES = {WINDOWS: (ARCHITECTURES, build_network), DENSE: (DENSE_ARCHITECTURES, build_dense_network)}
 REQUIRED_METADATA = {
     WINDOWS: ("architecture", "classes", "input_size", "intervals_mm_yr", "offsets_mm_yr", "plugin_version"),
-    DENSE: ("architecture", "classes", "pixel_size_m", "plugin_version"),
+    DENSE: ("architecture", "classes", "pixel_size_m", "input_channels", "plugin_version"),
 }
 # The plugin folder: three levels above core/learning/model_file.py.
 PLUGIN_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -124,6 +124,9 @@ def _checked_metadata(document, path, parameter):
     if metadata["architecture"] not in architectures:
         raise InputError(parameter, f"{path} uses the architecture {metadata['architecture']!r}, which this "
                                     f"plugin does not know ({', '.join(architectures)})")
+    if family == DENSE and metadata["input_channels"] != INPUT_CHANNEL_NAMES:
+        raise InputError(parameter, f"{path} expects the input channels {metadata['input_channels']}; this plugin "
+                                    f"gives {INPUT_CHANNEL_NAMES}. Use a model made by this version or retrain")
     classes = metadata["classes"]
     if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(name, str) for name in classes)):
         raise InputError(parameter, f"{path} has invalid classes {classes!r}")
@@ -161,6 +164,9 @@ def read_init_weights(path, parameter="INIT_WEIGHTS"):
     document = _load_archive(path, parameter)
     if isinstance(document, dict) and document.get("format") == FORMAT:
         metadata, weights = _model_parts(document, path, parameter)
+        if metadata.get("family", WINDOWS) != WINDOWS:
+            raise InputError(parameter, f"{path} is a {metadata['family']} model; a window architecture starts from "
+                                        "a window model, torchvision weights or scratch")
         return weights, f"insardefo model ({metadata['architecture']}, classes {', '.join(metadata['classes'])})"
     if _is_state_dict(document):
         return dict(document), "torchvision state dict"

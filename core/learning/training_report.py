@@ -41,6 +41,30 @@ def learning_curve_png(history):
     return buffer.getvalue()
 
 
+def dense_learning_curve_png(history):
+    """PNG bytes: training loss per validation interval (left), validation pixel F1 % (right), by step."""
+    require("matplotlib")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    steps = [row["step"] for row in history]
+    figure = Figure(figsize=(9, 3.6), dpi=100)
+    FigureCanvasAgg(figure)
+    loss, score = figure.subplots(1, 2)
+    loss.plot(steps, [row["loss"] for row in history], "o-", label="training")
+    loss.set_xlabel("step")
+    loss.set_ylabel("cross-entropy loss per pixel")
+    loss.grid(alpha=0.3)
+    score.plot(steps, [row["pixel_f1"] for row in history], "s-", color="tab:green")
+    score.set_xlabel("step")
+    score.set_ylabel("validation pixel F1 (%)")
+    score.grid(alpha=0.3)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
 def _metrics_table(metrics):
     head = "".join(f"<th>{TITLES[name]}</th>" for name in TABLE_I_COLUMNS)
     cells = "".join(f"<td>{metrics[name]:.2f}</td>" for name in TABLE_I_COLUMNS)
@@ -62,6 +86,14 @@ def _history_table(history):
                    for row in history)
     return ("<table border='1' cellpadding='4'><tr><th>epoch</th><th>training loss</th><th>validation loss</th>"
             f"<th>validation accuracy (%)</th><th>seconds</th></tr>{rows}</table>")
+
+
+def _dense_history_table(history):
+    rows = "".join(f"<tr><td>{row['step']}</td><td>{row['loss']:.4f}</td><td>{row['pixel_precision']:.1f}</td>"
+                   f"<td>{row['pixel_recall']:.1f}</td><td>{row['pixel_f1']:.1f}</td><td>{row['seconds']:.0f}</td></tr>"
+                   for row in history)
+    return ("<table border='1' cellpadding='4'><tr><th>step</th><th>training loss</th><th>pixel precision (%)</th>"
+            f"<th>pixel recall (%)</th><th>pixel F1 (%)</th><th>seconds</th></tr>{rows}</table>")
 
 
 def _settings_list(settings):
@@ -87,4 +119,23 @@ def training_html(result, classes, settings, curve_png):
             f"<h2>Confusion matrix</h2>{_confusion_table(result['confusion'], classes)}"
             f"<h2>Learning curve</h2><img src='data:image/png;base64,{image}' alt='learning curve'/>"
             f"<h2>Epochs</h2>{_history_table(result['history'])}"
+            f"<h2>Settings</h2>{_settings_list(settings)}</body></html>")
+
+
+def dense_training_html(result, classes, settings, curve_png):
+    """An HTML page for a dense training run: per-pixel metrics, calibration, validations and the curve."""
+    image = base64.b64encode(curve_png).decode("ascii")
+    fitted = result["calibration"]
+    return (f"<html><head><meta charset='utf-8'><title>Training report</title></head><body>"
+            f"<h1>Training report: dense detector</h1>"
+            f"<p>Best validation pixel F1: {result['metadata']['validation']['pixel_f1']:.1f} % after "
+            f"{result['metadata']['training']['steps']} steps.</p>"
+            "<h2>Table I metrics per pixel of the validation maps, calibrated P(deformation) &ge; 0.5 (%)</h2>"
+            f"{_metrics_table(result['metrics'])}"
+            f"<h2>Confusion matrix (pixels)</h2>{_confusion_table(result['confusion'], classes)}"
+            f"<h2>Calibration</h2><p>Temperature {fitted['temperature']:.3f} fitted on {fitted['maps']} held-out "
+            f"maps: negative log-likelihood per pixel {fitted['nll_before']:.4f} before, "
+            f"{fitted['nll_after']:.4f} after.</p>"
+            f"<h2>Learning curve</h2><img src='data:image/png;base64,{image}' alt='learning curve'/>"
+            f"<h2>Validations</h2>{_dense_history_table(result['history'])}"
             f"<h2>Settings</h2>{_settings_list(settings)}</body></html>")

@@ -4,7 +4,9 @@ A training map is what ``insardefo:detect`` hands the dense network: a synthetic
 (core.synthesis.synthetic_scene) at a native pixel size drawn between NATIVE_PIXEL_M, with
 sources drawn from ranges wider than the paper's (section III-B), corrupted by what real maps
 hold that is not deformation (the hard negatives below), interpolated by matrix completion at
-its native pixel size as detect does (section III-A), and resampled to the model's pixel size.
+its native pixel size as detect does (section III-A), and averaged down to MODEL_PIXEL_M where
+it is finer. Maps between MODEL_PIXEL_M and COARSEST_PIXEL_M keep their own pixel size (the
+network is told it), so a coarse map is never blown up to pixels its data cannot fill.
 
 Labels per pixel: 0 stable ground, 1 point source, 2 tunnel where |deformation| >= LABEL_MM_YR,
 and IGNORE where no one could tell: holes in the map, and the footprints of sources too faint
@@ -41,8 +43,9 @@ LABEL_MM_YR = 1.0  # |deformation| that makes a pixel deforming (the scene bench
 VISIBLE_PEAK_MM_YR = 2.5  # sources peaking below this are neither positive nor negative
 MIN_SOURCE_MEASUREMENTS = 10  # measurements where a source moves the ground by LABEL_MM_YR, for it to be seen
 MAX_DISTANCE_PX = 20.0  # native pixels: interpolate's and detect's default reach
-MODEL_PIXEL_M = 20.0  # the dense model's pixel size; maps at other sizes are resampled to it
-MAP_SIZE_PX = 256  # side of a training map at the model's pixel size (5.1 km)
+MODEL_PIXEL_M = 20.0  # the dense model's finest pixel size; finer maps are averaged down to it
+COARSEST_PIXEL_M = 100.0  # the dense model's coarsest pixel size; coarser maps are resampled up to it
+MAP_SIZE_PX = 256  # side of a training map at its working pixel size (5.1 to 25.6 km)
 NATIVE_PIXEL_M = (5.0, 100.0)  # native pixel sizes, drawn log-uniformly: SatSense to EGMS Ortho
 POINT_SOURCES = (0, 6)
 TUNNELS = (0, 2)
@@ -63,11 +66,11 @@ ROADS = (0.5, (1, 3), (2.0, 6.0))  # chance, count, |own mean| mm/yr
 
 @dataclass
 class TrainingMap:
-    """One training map at the model's pixel size (S = MAP_SIZE_PX).
+    """One training map at its working pixel size (S = MAP_SIZE_PX, record["pixel_m"] metres).
 
     velocity: (S, S) float32 interpolated LOS velocity, mm/yr, NaN in holes.
     labels: (S, S) uint8 class index (CLASSES) or IGNORE.
-    record: how it was made (native pixel size, sources, hard negatives).
+    record: how it was made (pixel sizes, sources, hard negatives).
     """
 
     velocity: np.ndarray
@@ -75,12 +78,18 @@ class TrainingMap:
     record: dict
 
 
-def make_training_map(seed, size_px=MAP_SIZE_PX, model_pixel_m=MODEL_PIXEL_M):
+def working_pixel_m(pixel_m):
+    """The pixel size (metres) the dense model sees a map of ``pixel_m`` metres at."""
+    return float(min(max(pixel_m, MODEL_PIXEL_M), COARSEST_PIXEL_M))
+
+
+def make_training_map(seed, size_px=MAP_SIZE_PX):
     """The training map of ``seed``: the same seed gives the same map."""
     rng = np.random.default_rng(seed)
     native_pixel = float(math.exp(rng.uniform(*np.log(NATIVE_PIXEL_M))))
-    side = max(MIN_SIDE, int(round(size_px * model_pixel_m / native_pixel)))
-    native_pixel = size_px * model_pixel_m / side
+    working_pixel = working_pixel_m(native_pixel)
+    side = max(MIN_SIDE, int(round(size_px * working_pixel / native_pixel)))
+    native_pixel = size_px * working_pixel / side
     empty = rng.random() < EMPTY_SHARE
     counts = (0, 0) if empty else (int(rng.integers(POINT_SOURCES[0], POINT_SOURCES[1] + 1)),
                                    int(rng.integers(TUNNELS[0], TUNNELS[1] + 1)))
@@ -94,7 +103,7 @@ def make_training_map(seed, size_px=MAP_SIZE_PX, model_pixel_m=MODEL_PIXEL_M):
     velocity = resampled(dense, shape, method)
     labels = resampled(native_labels, shape, "mode" if method == "average" else "nearest")
     labels[~np.isfinite(velocity)] = IGNORE
-    record = {"seed": int(seed), "native_pixel_m": native_pixel, "native_side_px": side,
+    record = {"seed": int(seed), "pixel_m": working_pixel, "native_pixel_m": native_pixel, "native_side_px": side,
               "point_sources": scene.details["placed"]["point_source"], "tunnels": scene.details["placed"]["tunnel"],
               "measured_fraction": float(np.isfinite(sparse).mean()),
               "atmosphere_a_mm2_yr2": scene.details["atmosphere_a_mm2_yr2"],
@@ -190,7 +199,7 @@ def _beyond_random_line(rows, cols, rng):
     return (rows - centre[0]) * np.cos(angle) + (cols - centre[1]) * np.sin(angle) > 0
 
 
-COLUMNS = ("seed", "native_pixel_m", "native_side_px", "point_sources", "tunnels", "measured_fraction",
+COLUMNS = ("seed", "pixel_m", "native_pixel_m", "native_side_px", "point_sources", "tunnels", "measured_fraction",
            "atmosphere_a_mm2_yr2", "atmosphere_b_per_km", "ramp_mm_yr_per_km", "anisotropic_atmosphere",
            "spike_clusters", "roads", "density_edge", "data_edge", "holes")
 CHUNK = 4  # maps per job sent to a worker
@@ -234,7 +243,8 @@ def generate_training_maps(folder, count, seed=0, size_px=MAP_SIZE_PX, workers=0
                 done = len(writer.labels)
                 report(done / count, f"{done} of {count} training maps")
         seconds = time.time() - started
-        writer.commit({"classes": list(CLASSES), "pixel_size": MODEL_PIXEL_M, "interpolated": True,
+        writer.commit({"classes": list(CLASSES), "pixel_size_range_m": [MODEL_PIXEL_M, COARSEST_PIXEL_M],
+                       "interpolated": True,
                        "generator": "training_maps", "seed": seed, "label_mm_yr": LABEL_MM_YR,
                        "seconds": seconds, "workers": workers})
     except BaseException:

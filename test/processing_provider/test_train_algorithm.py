@@ -4,7 +4,9 @@ import os
 import pytest
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
-from insar_deformation_detector.core.learning.model_file import read_model_file
+from insar_deformation_detector.core.learning.dense_network import DENSE_ARCHITECTURES
+from insar_deformation_detector.core.learning.model_file import load_model, read_model_file
+from insar_deformation_detector.core.learning.networks import ARCHITECTURES
 
 from helpers import smooth_velocity, write_raster
 
@@ -143,3 +145,61 @@ def test_cancel_keeps_the_best_epoch_beside_the_model_file_and_never_writes_it(r
     assert len(names) == 1 and names[0].startswith("model.checkpoint-") and names[0].endswith(".pt"), names
     metadata, _ = read_model_file(str(tmp_path / names[0]))
     assert metadata["status"] == "checkpoint after epoch 1"
+
+
+DENSE_TINY = {"ARCHITECTURE": len(ARCHITECTURES) + list(DENSE_ARCHITECTURES).index("unet_tiny"), "EPOCHS": 4,
+              "BATCH_SIZE": 4, "CROP_SIZE": 32, "LEARNING_RATE": 5e-3, "VALIDATION_FRACTION": 0.25, "SEED": 2}
+
+
+def test_a_dense_architecture_trains_a_calibrated_dense_model_on_training_maps(run, map_dataset, tmp_path):
+    model, report, curve = (str(tmp_path / name) for name in ("dense.pt", "report.html", "curve.png"))
+    results = run("train", DATASET=map_dataset, **DENSE_TINY, OUTPUT_MODEL=model, OUTPUT_REPORT=report,
+                  OUTPUT_CURVE=curve)
+    loaded = load_model(model)
+    assert loaded.family == "dense" and loaded.metadata["architecture"] == "unet_tiny"
+    assert loaded.metadata["status"] == "complete" and 0.2 <= loaded.metadata["temperature"] <= 5.0
+    assert loaded.metadata["training"]["steps"] == 4 * 2  # 6 training maps in batches of 4: 2 steps an epoch
+    assert results["EPOCHS_RUN"] == 4 and 1 <= results["BEST_EPOCH"] <= 4
+    assert results["ACCURACY"] == pytest.approx(loaded.metadata["validation_metrics"]["accuracy"])
+    page = open(report, encoding="utf-8").read()
+    assert "dense detector" in page and "Temperature" in page and "per pixel" in page
+    assert open(curve, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+    per_pixel = run("evaluate", MODEL=model, DATASET=map_dataset, OUTPUT_REPORT=str(tmp_path / "pixels.html"))
+    assert 0.0 <= per_pixel["ACCURACY"] <= 100.0
+    assert "per pixel" in open(tmp_path / "pixels.html", encoding="utf-8").read()
+
+
+def test_evaluate_scores_a_dense_model_per_window_on_a_window_dataset(run, dense_model, window_dataset, tmp_path):
+    report = str(tmp_path / "windows.html")
+    scored = run("evaluate", MODEL=dense_model, DATASET=window_dataset, OUTPUT_REPORT=report)
+    page = open(report, encoding="utf-8").read()
+    assert "per window" in page
+    assert "9 examples" in page  # three classes x 3 windows, each scored once
+    assert all(0.0 <= scored[name] <= 100.0 for name in ("ACCURACY", "FALSE_POSITIVE_RATE"))
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"ARCHITECTURE": 1}, "DATASET"),  # a window architecture on training maps
+    ({"DATASET": "__windows__"}, "DATASET"),  # a dense architecture on window patches
+    ({"REAL_NEGATIVES": "__raster__"}, "REAL_NEGATIVES"),
+    ({"INIT_WEIGHTS": "__window_model__"}, "INIT_WEIGHTS"),
+])
+def test_the_families_data_and_weights_are_never_mixed(run, map_dataset, tiny_dataset, tiny_model, dense_model,
+                                                        tmp_path, change, named):
+    stand_ins = {"__windows__": tiny_dataset, "__window_model__": tiny_model[0],
+                 "__raster__": write_raster(str(tmp_path / "stable.tif"), [[0.0] * 80] * 80)}
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    parameters = {**DENSE_TINY, "DATASET": map_dataset, **{key: stand_ins.get(value, value)
+                                                            for key, value in change.items()}}
+    with pytest.raises(QgsProcessingException) as raised:
+        run("train", **parameters, OUTPUT_MODEL=str(outputs / "m.pt"), OUTPUT_REPORT=str(outputs / "r.html"))
+    assert str(raised.value).startswith(f"{named}: "), str(raised.value)
+    assert os.listdir(outputs) == []
+
+
+def test_a_window_architecture_refuses_dense_initial_weights(run, tiny_dataset, dense_model, tmp_path):
+    with pytest.raises(QgsProcessingException, match="^INIT_WEIGHTS: .* dense model"):
+        run("train", DATASET=tiny_dataset, **TINY, INIT_WEIGHTS=dense_model, OUTPUT_MODEL=str(tmp_path / "m.pt"),
+            OUTPUT_REPORT=str(tmp_path / "r.html"))

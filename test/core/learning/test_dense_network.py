@@ -4,9 +4,11 @@ import pytest
 import torch
 
 from insar_deformation_detector.core.learning.dense_network import (
+    INPUT_CHANNELS,
     VELOCITY_CLIP_MM_YR,
     VELOCITY_SCALE_MM_YR,
     build_dense_network,
+    inference_network,
     network_input,
 )
 
@@ -16,14 +18,28 @@ def test_every_pixel_gets_class_logits_from_a_small_network(architecture, low, h
     network = build_dense_network(architecture, 3).eval()
     assert low <= sum(parameter.numel() for parameter in network.parameters()) <= high
     with torch.no_grad():
-        assert network(torch.zeros(2, 2, 40, 56)).shape == (2, 3, 40, 56)
+        assert network(torch.zeros(2, INPUT_CHANNELS, 40, 56)).shape == (2, 3, 40, 56)
 
 
-def test_input_is_velocity_about_a_reference_in_tens_of_mm_yr_and_coverage():
+def test_input_is_velocity_about_a_reference_in_tens_of_mm_yr_coverage_and_pixel_size():
     velocity = np.array([[1.0, 3.0], [np.nan, 5.0 + 2 * VELOCITY_CLIP_MM_YR]], np.float32)
     image = network_input(velocity, reference=3.0)
-    assert image.shape == (2, 2, 2) and image.dtype == np.float32
+    assert image.shape == (3, 2, 2) and image.dtype == np.float32
     np.testing.assert_allclose(image[0], [[-2.0 / VELOCITY_SCALE_MM_YR, 0.0],
                                           [0.0, VELOCITY_CLIP_MM_YR / VELOCITY_SCALE_MM_YR]], rtol=1e-6)
     assert image[1].tolist() == [[1.0, 1.0], [0.0, 1.0]]
     assert network_input(velocity)[0, 0, 1] == 0.0  # without a reference, the map's median (3) is used
+    assert np.all(image[2] == 0.0)  # the finest pixel size, 20 m
+    np.testing.assert_allclose(network_input(velocity, pixel_m=80.0)[2], 1.0)  # log2(80 / 20) / 2
+
+
+def test_the_inference_network_gives_the_trained_networks_logits():
+    network = build_dense_network("unet_tiny", 3)
+    network.train()
+    with torch.no_grad():
+        network(torch.randn(4, INPUT_CHANNELS, 32, 32))  # moves the batch-norm statistics off their defaults
+    network.eval()
+    image = torch.randn(1, INPUT_CHANNELS, 48, 40)
+    with torch.no_grad():
+        np.testing.assert_allclose(inference_network(network)(image).numpy(), network(image).numpy(), atol=1e-4)
+    assert any(isinstance(layer, torch.nn.BatchNorm2d) for layer in network.modules())  # the original is kept

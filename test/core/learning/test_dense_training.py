@@ -11,6 +11,7 @@ from insar_deformation_detector.core.learning.dense_training import (
 )
 
 CLASSES = ["no_deformation", "point_source"]
+PIXELS = np.full(24, 20.0)  # metres: every test map at the model's finest pixel size
 
 
 def bowl_maps(count, size=64, seed=0):
@@ -38,11 +39,11 @@ def test_a_tiny_unet_learns_bowls_and_a_run_resumes_from_its_checkpoint(tmp_path
     config = DenseTrainingConfig(architecture="unet_tiny", steps=120, batch_size=4, crop_px=48,
                                  learning_rate=5e-3, class_weights=(1.0, 3.0), validation_fraction=0.25)
     checkpoint = str(tmp_path / "checkpoint.pt")
-    trainer = DenseTrainer(velocity, labels, CLASSES, config, checkpoint)
+    trainer = DenseTrainer(velocity, labels, PIXELS[:len(velocity)], CLASSES, config, checkpoint)
     first = np.mean([trainer.train_step() for _ in range(10)])
     history = trainer.run()
     assert history[-1]["loss"] < 0.6 * first and trainer.best > 50.0  # pixel F1 (%) of the held-out maps
-    again = DenseTrainer(velocity, labels, CLASSES, config, checkpoint)
+    again = DenseTrainer(velocity, labels, PIXELS[:len(velocity)], CLASSES, config, checkpoint)
     assert again.step == 120 and again.best == trainer.best
     assert again.run() == []  # nothing left to do
 
@@ -51,10 +52,10 @@ def test_cancel_writes_a_checkpoint_to_continue_from(tmp_path):
     velocity, labels = bowl_maps(8)
     config = DenseTrainingConfig(architecture="unet_tiny", steps=50, batch_size=2, crop_px=32)
     checkpoint = str(tmp_path / "checkpoint.pt")
-    trainer = DenseTrainer(velocity, labels, CLASSES, config, checkpoint)
+    trainer = DenseTrainer(velocity, labels, PIXELS[:len(velocity)], CLASSES, config, checkpoint)
     with pytest.raises(Cancelled):
         trainer.run(is_cancelled=lambda: trainer.step >= 3)
-    assert DenseTrainer(velocity, labels, CLASSES, config, checkpoint).step == 3
+    assert DenseTrainer(velocity, labels, PIXELS[:len(velocity)], CLASSES, config, checkpoint).step == 3
 
 
 @pytest.mark.parametrize("change,parameter", [({"architecture": "alexnet"}, "ARCHITECTURE"),
@@ -63,5 +64,5 @@ def test_bad_settings_name_their_parameter(tmp_path, change, parameter):
     velocity, labels = bowl_maps(4)
     config = DenseTrainingConfig(**{"architecture": "unet_tiny", "crop_px": 32, **change})
     with pytest.raises(InputError) as error:
-        DenseTrainer(velocity, labels, CLASSES, config, str(tmp_path / "checkpoint.pt"))
+        DenseTrainer(velocity, labels, PIXELS[:len(velocity)], CLASSES, config, str(tmp_path / "checkpoint.pt"))
     assert error.value.parameter == parameter

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from insar_deformation_detector.core.common.errors import InputError
+from insar_deformation_detector.core.learning.dense_network import INPUT_CHANNELS
 from insar_deformation_detector.core.learning.model_file import (
     DEFAULT_MODEL_PATH,
     load_model,
@@ -81,7 +82,7 @@ def test_bad_model_files_are_refused_and_nothing_runs(tiny_model, tmp_path, name
 def test_a_dense_model_reloads_as_its_family(dense_model, tmp_path):
     model = load_model(dense_model)
     assert model.family == "dense" and model.metadata["pixel_size_m"] == 20.0
-    inputs = torch.from_numpy(np.random.default_rng(1).normal(size=(1, 2, 32, 32)).astype(np.float32))
+    inputs = torch.from_numpy(np.random.default_rng(1).normal(size=(1, INPUT_CHANNELS, 32, 32)).astype(np.float32))
     with torch.no_grad():
         reference = model.network(inputs)
         save_model(str(tmp_path / "again.pt"), model.network, model.metadata)
@@ -89,7 +90,7 @@ def test_a_dense_model_reloads_as_its_family(dense_model, tmp_path):
     assert load_model(DEFAULT_MODEL_PATH).family == "windows"  # files without a family are the paper's
 
 
-def test_an_unknown_family_or_missing_pixel_size_is_refused(dense_model, tmp_path):
+def test_an_unknown_family_missing_pixel_size_or_other_input_channels_are_refused(dense_model, tmp_path):
     metadata, weights = read_model_file(dense_model)
     network = load_model(dense_model).network
     save_model(str(tmp_path / "future.pt"), network, {**metadata, "family": "transformer"})
@@ -99,3 +100,6 @@ def test_an_unknown_family_or_missing_pixel_size_is_refused(dense_model, tmp_pat
                                                      if key != "pixel_size_m"})
     with pytest.raises(InputError, match="MODEL: .* lacks the metadata pixel_size_m"):
         load_model(str(tmp_path / "bare.pt"))
+    save_model(str(tmp_path / "older.pt"), network, {**metadata, "input_channels": ["velocity", "coverage"]})
+    with pytest.raises(InputError, match="MODEL: .* expects the input channels .* retrain"):
+        load_model(str(tmp_path / "older.pt"))

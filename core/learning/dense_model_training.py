@@ -1,0 +1,82 @@
+"""A dense detector's model file from datasets of training maps: what insardefo:train and make dense-model run.
+
+The U-Net trains (core.learning.dense_training), its best weights get a temperature fitted on
+maps it never trained on (core.learning.calibration), are scored per pixel on the validation
+maps with the paper's Table I metrics (a pixel is "deformation" when the calibrated
+P(deformation) >= 0.5, as detection decides), and are written as a model file of the dense family.
+"""
+import numpy as np
+
+from ..common.errors import Cancelled, InputError
+from ..synthesis.training_maps import IGNORE
+from .calibration import calibrate, map_logits, softmax
+from .dense_training import DenseTrainer, dense_model_metadata, training_arrays
+from .metrics import confusion_matrix, table_i_metrics
+from .model_file import DENSE, load_model, plugin_version, save_model
+
+
+def train_dense_model(datasets, config, model_path, checkpoint_path, init_path=None, calibration_datasets=None,
+                      progress=None, is_cancelled=None, log=None):
+    """Train a dense model on ``datasets`` (core.synthesis.dataset.Dataset of training maps) into ``model_path``.
+
+    ``checkpoint_path``: where the run checkpoints (and resumes from, if it exists).
+    ``init_path``: a dense model file whose weights start the run (same architecture and classes).
+    ``calibration_datasets``: maps for the temperature fit (None: the validation maps).
+    Returns a dict: history (per validation: step, loss, pixel scores), metrics (Table I per pixel,
+    %), confusion ((C, C) per pixel), calibration and the model's metadata. On Cancel the best
+    weights so far (if any) are written to ``model_path`` and Cancelled is raised.
+    """
+    velocity, labels, pixel_m, classes = training_arrays(datasets)
+    trainer = DenseTrainer(velocity, labels, pixel_m, classes, config, checkpoint_path, log)
+    if init_path and trainer.step == 0:
+        _start_from(trainer, init_path)
+    try:
+        trainer.run(progress, is_cancelled)
+    except Cancelled:
+        if trainer.best_weights is not None:
+            trainer.network.load_state_dict(trainer.best_weights)
+            save_model(model_path, trainer.network, {**dense_model_metadata(trainer, plugin_version()),
+                                                     "status": f"checkpoint at step {trainer.step}"})
+        raise
+    trainer.network.load_state_dict(trainer.best_weights)
+    held_out = (velocity[trainer.validation], labels[trainer.validation], pixel_m[trainer.validation])
+    fit_on = training_arrays(calibration_datasets, "CALIBRATION")[:3] if calibration_datasets else held_out
+    fitted = calibrate(trainer.network, *fit_on)
+    scores = pixel_table_i(trainer.network, *held_out, fitted["temperature"], len(classes))
+    metadata = {**dense_model_metadata(trainer, plugin_version()), "temperature": fitted["temperature"],
+                "calibration": fitted, "validation_metrics": scores["metrics"], "status": "complete"}
+    save_model(model_path, trainer.network, metadata)
+    return {"history": trainer.history, "metadata": metadata, "calibration": fitted, **scores}
+
+
+def _start_from(trainer, init_path):
+    """Load the weights of the dense model file ``init_path`` into ``trainer``'s network."""
+    model = load_model(init_path, "INIT_WEIGHTS")
+    if model.family != DENSE:
+        raise InputError("INIT_WEIGHTS", f"{init_path} is a {model.family} model; a dense architecture starts from "
+                                         "a dense model or from scratch")
+    if model.metadata["architecture"] != trainer.config.architecture or list(model.classes) != list(trainer.classes):
+        raise InputError("INIT_WEIGHTS", f"{init_path} is a {model.metadata['architecture']} for "
+                                         f"{', '.join(model.classes)}; this run trains a {trainer.config.architecture}"
+                                         f" for {', '.join(trainer.classes)}")
+    trainer.network.load_state_dict(model.network.state_dict())
+
+
+def pixel_table_i(network, velocity, labels, pixel_m, temperature, class_count):
+    """Table I metrics (%) and confusion matrix per pixel of labelled maps, as detection decides.
+
+    ``velocity``: (N, S, S) mm/yr; ``labels``: (N, S, S) classes or IGNORE (skipped); ``pixel_m``:
+    (N,) metres. A pixel is deformation when 1 - P(no deformation) >= 0.5 (its kind: the likelier
+    one); P from the logits divided by ``temperature``.
+    """
+    truth, predicted = [], []
+    for map_velocity, map_labels, pixel in zip(velocity, labels, pixel_m):
+        probabilities = softmax(map_logits(network, map_velocity, pixel), temperature)
+        kind = 1 + np.argmax(probabilities[1:], axis=0)
+        said = np.where(probabilities[0] <= 0.5, kind, 0)
+        known = map_labels != IGNORE
+        truth.append(map_labels[known])
+        predicted.append(said[known])
+    truth, predicted = np.concatenate(truth), np.concatenate(predicted)
+    return {"metrics": table_i_metrics(truth, predicted),
+            "confusion": confusion_matrix(truth, predicted, class_count).tolist()}
