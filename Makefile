@@ -1,8 +1,8 @@
 # make demo    - set up (if needed) and run the main job: synthetic scene -> qgis_process detect -> probability, areas, map.png
 # make test    - set up (if needed), run the linter, then the whole test suite headless
 # make lint    - the linter alone (ruff, configured in pyproject.toml)
-# make default-model - rebuild resources/models/default.pt from scratch (hours on a CPU)
-# make dense-model - build bench/data/dense-model/dense.pt, the dense (U-Net) detector, from scratch; resumable
+# make default-model - rebuild resources/models/dense.pt, detection's default (U-Net), from scratch: 1.5 h, resumable
+# make window-model - rebuild resources/models/default.pt, the paper's window classifier, from scratch (hours)
 # make model3  - rebuild resources/detect_ascending_descending.model3 (the ready-made Processing model)
 # make package - build dist/insar_deformation_detector-<version>.zip for QGIS "Install from ZIP"
 # make changelog - write metadata.txt's changelog from CHANGELOG.md
@@ -11,7 +11,7 @@ PYTHON := .venv/bin/python
 # the QGIS profile in .qgis-settings/, qgis_process runs get a temporary profile and HOME).
 TEST_ENV := QT_QPA_PLATFORM=offscreen XDG_CACHE_HOME=$(CURDIR)/build/cache
 
-.PHONY: setup demo lint test default-model dense-model model3 package changelog clean
+.PHONY: setup demo lint test default-model window-model model3 package changelog clean
 setup:
 	scripts/setup.sh
 
@@ -24,17 +24,18 @@ lint: setup
 test: lint
 	$(TEST_ENV) $(PYTHON) -m pytest
 
-COMPACT_MODEL := bench/data/default-model/compact.pt
 default-model: setup
+	$(PYTHON) scripts/build_dense_model.py --maps 800 --steps 7000 --batch-size 12 --minutes 60 \
+		--output resources/models/dense.pt
+
+COMPACT_MODEL := bench/data/default-model/compact.pt
+window-model: setup
 	$(PYTHON) scripts/build_default_model.py --architecture alexnet_compact --output $(COMPACT_MODEL)
 	$(PYTHON) scripts/build_default_model.py --architecture alexnet_compact --init $(COMPACT_MODEL) --minutes 45 \
 		--context-scenes 8 --output $(COMPACT_MODEL)
 	$(PYTHON) scripts/build_default_model.py --architecture alexnet_compact --init $(COMPACT_MODEL) --minutes 25 \
 		--context-scenes 8 --consistency-weight 20 --output $(COMPACT_MODEL)
 	$(PYTHON) scripts/build_default_model.py --init $(COMPACT_MODEL) --minutes 70
-
-dense-model: setup
-	$(PYTHON) scripts/build_dense_model.py --maps 800 --steps 7000 --batch-size 12 --minutes 65
 
 model3: setup
 	$(TEST_ENV) $(PYTHON) scripts/build_model3.py

@@ -1,6 +1,6 @@
 """Benchmark: what a geologist sees on the map, for each model family and for thresholding.
 
-    .venv/bin/python bench/scenes.py --dense-model bench/data/dense-model/dense.pt
+    .venv/bin/python bench/scenes.py --dense-model bench/data/dense-model/dense.pt --cache bench/data/scenes
     .venv/bin/python bench/scenes.py --scenes 2 --size 768      # a quick look
 
 Held-out scenes (seeds from 9000, never used for training) of --size px square, half at 10 m
@@ -14,8 +14,13 @@ the dense family (--dense-model) and thresholding at 3, 4.5 and 5 mm/yr trace th
 Reported for each method: source recall per peak-rate bin (2-3, 3-5, 5-10, 10+ mm/yr; a source
 is found when an area at the level touches its truth polygon), area precision (areas touching
 ground deforming by 1 mm/yr or more, over all areas) and the number of areas at each level,
-pixel F1 against the truth mask |D| >= 1 mm/yr at the lowest level, and detection speed in
-megapixels per second (interpolation excluded).
+pixel F1 against the truth mask |D| >= 1 mm/yr at the lowest level, detection speed in
+megapixels per second (interpolation excluded), and for each model a reliability table: the
+areas at the lowest level binned by their highest probability, and the share of each bin that is
+real (for a calibrated model, about 9 in 10 of the areas peaking at 0.9).
+
+--cache keeps the interpolated scenes in a folder, so a second run (another model) skips their
+making; the scenes depend on the seeds and sizes only.
 """
 import argparse
 import json
@@ -47,6 +52,7 @@ from machine import machine
 
 PROBABILITY_LEVELS = (0.5, 0.75, 0.9)
 PEAK_BINS = ((2.0, 3.0), (3.0, 5.0), (5.0, 10.0), (10.0, float("inf")))  # mm/yr
+RELIABILITY_BINS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0001)  # edges of an area's highest probability
 FIRST_SEED = 9000
 BENCH_SOURCES = SourceRanges(depth_m=(20.0, 700.0), volume_m3=(0.2, 5e6), los_mm_yr=(1.0, 40.0),
                              l_sag_m=(15.0, 200.0), l_hog_m=(15.0, 200.0), d_sag_mm=(0.5, 20.0),
@@ -83,18 +89,24 @@ def corrupted_sparse(scene, rng):
 
 
 def scene_files(folder, index, size, pixel, point_sources, tunnels):
-    """Write scene ``index``'s sparse raster, deformation and truth, and interpolate it; returns the paths."""
+    """Write scene ``index``'s sparse raster, deformation and truth, and interpolate it; returns the paths.
+
+    A scene already complete in ``folder`` (its dense.tif written last) is reused.
+    """
+    paths = {name: os.path.join(folder, f"{name}.{'gpkg' if name == 'truth' else 'tif'}")
+             for name in ("sparse", "deformation", "truth", "dense")}
+    if os.path.isfile(paths["dense"]):
+        return paths
     seed = FIRST_SEED + index
     scene = make_scene(GridSpec(400000.0, 400000.0, pixel, size, size), seed=seed, point_sources=point_sources,
                        tunnels=tunnels, ranges=BENCH_SOURCES)
     scene.sparse = corrupted_sparse(scene, np.random.default_rng([seed, 1]))
     reference = osr.SpatialReference()
     reference.ImportFromEPSG(27700)
-    paths = {name: os.path.join(folder, f"{name}.{'gpkg' if name == 'truth' else 'tif'}")
-             for name in ("sparse", "deformation", "truth")}
-    write_scene_outputs(scene, paths, reference.ExportToWkt())
-    paths["dense"] = os.path.join(folder, "dense.tif")
-    interpolate_raster(paths["sparse"], paths["dense"])
+    write_scene_outputs(scene, {name: paths[name] for name in ("sparse", "deformation", "truth")},
+                        reference.ExportToWkt())
+    interpolate_raster(paths["sparse"], paths["dense"] + ".part.tif")
+    os.replace(paths["dense"] + ".part.tif", paths["dense"])
     return paths
 
 
@@ -114,6 +126,30 @@ def pixel_f1(score_path, deformation_path, level):
     hits = np.count_nonzero(guess & truth)
     precision, recall = hits / max(guess.sum(), 1), hits / max(truth.sum(), 1)
     return 200.0 * precision * recall / max(precision + recall, 1e-9)
+
+
+def peaks_and_truth(areas_path, level, polygons):
+    """[(highest probability, touches a source)] of the areas at ``level``."""
+    source = ogr.Open(areas_path)
+    rows = []
+    for feature in source.GetLayerByName("areas"):
+        geometry = feature.GetGeometryRef()
+        if geometry is None or geometry.IsEmpty() or abs(feature.GetField("level") - level) > 1e-9:
+            continue
+        rows.append((feature.GetField("max_probability"), any(geometry.Intersects(polygon) for polygon in polygons)))
+    return rows
+
+
+def reliability(rows):
+    """Markdown rows of a reliability table of [(highest probability, real)]."""
+    peaks = np.array([peak for peak, _ in rows], dtype=float)
+    real = np.array([hit for _, hit in rows], dtype=bool)
+    lines = []
+    for low, high in zip(RELIABILITY_BINS[:-1], RELIABILITY_BINS[1:]):
+        inside = (peaks >= low) & (peaks < high)
+        share = f"{100 * real[inside].mean():.0f} %" if inside.any() else "-"
+        lines.append(f"| {low:.1f}-{min(high, 1.0):.1f} | {inside.sum()} | {real[inside].sum()} | {share} |")
+    return lines
 
 
 def score(areas_path, truth, levels, tally):
@@ -146,11 +182,13 @@ def run_methods(paths, models, folder, results):
         seconds = time.perf_counter() - started
         contour_areas(probability, PROBABILITY_LEVELS, areas, probability_path=probability,
                       velocity_path=paths["dense"], measurements_path=paths["sparse"])
-        entry = results.setdefault(name, {"levels": {}, "seconds": 0.0, "megapixels": 0.0, "f1": []})
+        entry = results.setdefault(name, {"levels": {}, "seconds": 0.0, "megapixels": 0.0, "f1": [],
+                                          "reliability": []})
         entry["seconds"] += seconds
         entry["megapixels"] += megapixels
         entry["f1"].append(pixel_f1(probability, paths["deformation"], PROBABILITY_LEVELS[0]))
         score(areas, truth, PROBABILITY_LEVELS, entry["levels"])
+        entry["reliability"] += peaks_and_truth(areas, PROBABILITY_LEVELS[0], [polygon for _, polygon in truth])
     levels, measured = os.path.join(folder, "levels.tif"), os.path.join(folder, "measured.tif")
     threshold_raster(paths["sparse"], levels, measured)
     areas = os.path.join(folder, "a_threshold.gpkg")
@@ -176,6 +214,11 @@ def report(results):
     for name, entry in results.items():
         speed = (f"{entry['megapixels'] / entry['seconds']:.2f} MP/s" if entry.get("seconds") else "-")
         lines.append(f"| {name} | {np.mean(entry['f1']):.1f} % | {speed} |")
+    for name, entry in results.items():
+        if entry.get("reliability"):
+            lines += ["", f"Reliability, {name}: areas at {PROBABILITY_LEVELS[0]:g} by their highest probability",
+                      "", "| highest P | areas | real | share real |", "|---|---|---|---|"]
+            lines += reliability(entry["reliability"])
     return "\n".join(lines)
 
 
@@ -188,6 +231,8 @@ def main():
     parser.add_argument("--window-model", default=DEFAULT_MODEL_PATH)
     parser.add_argument("--dense-model", help="a dense-family model file (none: the window family only)")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--cache", help="keep the interpolated scenes in this folder (reused when there)")
+    parser.add_argument("--prepare-only", action="store_true", help="make the scenes (into --cache) and stop")
     arguments = parser.parse_args()
     use_all_cores()
     models = {"windows": load_model(arguments.window_model)}
@@ -198,13 +243,18 @@ def main():
     with tempfile.TemporaryDirectory(prefix="insardefo-scenes-") as folder:
         for index in range(arguments.scenes):
             pixel = 10.0 if index < (arguments.scenes + 1) // 2 else 50.0
-            scene_folder = os.path.join(folder, f"scene{index}")
-            os.makedirs(scene_folder)
+            name = f"scene{index}-{arguments.size}px-{pixel:g}m-{arguments.point_sources}p{arguments.tunnels}t"
+            scene_folder = os.path.join(arguments.cache or folder, name)
+            work_folder = os.path.join(folder, name)
+            os.makedirs(scene_folder, exist_ok=True)
+            os.makedirs(work_folder, exist_ok=True)
             paths = scene_files(scene_folder, index, arguments.size, pixel, arguments.point_sources,
                                 arguments.tunnels)
-            run_methods(paths, models, scene_folder, results)
+            if not arguments.prepare_only:
+                run_methods(paths, models, work_folder, results)
             print(f"scene {index + 1} of {arguments.scenes} ({pixel:g} m) done", flush=True)
-    print(report(results))
+    if not arguments.prepare_only:
+        print(report(results))
     if arguments.json:
         with open(arguments.json, "w", encoding="utf-8") as handle:
             json.dump({str(key): value for key, value in results.items()}, handle, indent=2, default=str)

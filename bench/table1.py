@@ -7,6 +7,10 @@ and the model is scored on a held-out set of the same kind (other seed) at
 the detector's settings (every look; deformation when P_final >= 0.5).
 
     .venv/bin/python bench/table1.py --per-class 2000 --test-per-class 500
+    .venv/bin/python bench/table1.py --methods matrix_completion --score resources/models/dense.pt
+
+``--score MODEL`` trains nothing: it scores a model file of either family on the held-out sets
+(a dense model per window: deformation when detection would draw an area inside at 0.5).
 
 Datasets are kept in ``--data`` (reused when their settings match), models
 beside them. Prints the table in Markdown and the seconds per epoch.
@@ -20,6 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "pluginpath"))
 
+from insar_deformation_detector.core.learning.dense_evaluation import evaluate_dense
 from insar_deformation_detector.core.learning.evaluation import evaluate
 from insar_deformation_detector.core.learning.examples import Examples, open_datasets
 from insar_deformation_detector.core.learning.model_file import load_model
@@ -47,6 +52,22 @@ def datasets(method, arguments):
                                                  sources=WIDE_POINT_SOURCES),
                                  os.path.join(arguments.data, f"{method}-test"))
     return train_folder, test_folder
+
+
+def score(method, arguments):
+    """Table I of the model file ``arguments.score`` on ``method``'s held-out set, without training."""
+    test_folder = ensure_dataset(SynthesisConfig(kind="point", count_per_class=arguments.test_per_class,
+                                                 interpolation=method, seed=TEST_SEED,
+                                                 sources=WIDE_POINT_SOURCES),
+                                 os.path.join(arguments.data, f"{method}-test"))
+    model = load_model(arguments.score)
+    started = time.time()
+    if model.family == "dense":
+        test = evaluate_dense(model, open_datasets([test_folder]))
+    else:
+        test = evaluate(model, Examples(open_datasets([test_folder])), DEFAULT_INTERVALS, DEFAULT_OFFSETS)
+    return {"method": method, "test": test["metrics"], "confusion": test["confusion"], "epochs_run": 0,
+            "best_epoch": 0, "seconds_per_epoch": 0.0, "scoring_seconds": time.time() - started}
 
 
 def run(method, arguments):
@@ -83,10 +104,11 @@ def main():
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--data", default=os.path.join(HERE, "data", "table1"))
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--score", help="score this model file instead of training one per method")
     arguments = parser.parse_args()
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {arguments.architecture}, "
           f"{arguments.per_class} training and {arguments.test_per_class} test examples per class", flush=True)
-    results = [run(method, arguments) for method in arguments.methods]
+    results = [(score if arguments.score else run)(method, arguments) for method in arguments.methods]
     print("\n| dataset | accuracy | precision | recall | false positive rate | paper (acc / prec / rec / FPR) "
           "| epochs (best) | s/epoch |\n|---|---:|---:|---:|---:|---|---:|---:|")
     for result in results:

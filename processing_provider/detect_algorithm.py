@@ -52,15 +52,18 @@ sections II-A, III-C): a probability map of deformation and the areas where it i
 <p><b>Input</b>: a velocity raster (mm/yr, line of sight) or a point layer of persistent scatterers
 with its velocity field (gridded at <i>Pixel size</i> map units in a projected CRS). Sparse input
 is interpolated first (<i>Interpolation</i>; automatic: matrix completion for points and for
-rasters where most measured cells stand alone). The map must be at least one window (the model's
-input, 224 x 224 pixels) large.</p>
-<p><b>Model</b>: a model file from <i>Train a deformation classifier</i>; empty uses the bundled
-default (three classes: no deformation, point source, tunnel; trained on synthetic data at 10 m
-pixels; see its README for its accuracy). A model of the dense family (a U-Net that labels every
-pixel) is used as it is: the map is resampled to the model's pixel size (in metres, geographic
-CRSs included), classified in seamless tiles and the probabilities resampled back; maps of any
-size from 16 x 16 pixels are accepted, and the method settings below do not apply.</p>
-<p><b>Method</b>: the map is wrapped at every interval mu and offset tau (advanced; default 14,
+rasters where most measured cells stand alone).</p>
+<p><b>Model</b>: a model file from <i>Train a deformation classifier</i>. Empty uses the bundled
+dense detector (resources/models/dense.pt): a U-Net that gives every pixel a calibrated
+deformation probability and kind (no deformation, point source, tunnel), trained on synthetic
+maps of 5 to 100 m pixels (see resources/models/README.md for what it finds). It sees a map at the
+map's own pixel size in metres (geographic CRSs at their latitude) held between 20 and 100 m:
+finer maps are averaged to 20 m, coarser ones resampled to 100 m; it classifies seamless tiles and
+the probabilities are resampled back onto the map's grid. Maps from 16 x 16 pixels up are
+accepted, and the method settings below do not apply. A model of the window family, such as the
+bundled resources/models/default.pt (the paper's AlexNet), runs the paper's method below; the map
+must then be at least one window (the model's input, 224 x 224 pixels) large.</p>
+<p><b>Method</b> (window models): the map is wrapped at every interval mu and offset tau (advanced; default 14,
 7, 3.5, 1.75 and 0, 3.5, 7, 10.5 mm/yr); windows every <i>Stride</i> pixels are classified;
 P_mu is the maximum over tau and P_final the mean over mu. Each pixel takes the probability of
 the window centred nearest, and the blocks are merged with a Gaussian low-pass (20 pixels, sigma
@@ -92,8 +95,8 @@ class DetectAlgorithm(InsarAlgorithm):
     GROUP = "Detection"
     GROUP_ID = "detection"
     HELP = HELP
-    TAGS = ["insar", "velocity", "deformation", "detection", "cnn", "alexnet", "subsidence", "uplift",
-            "mining", "tunnel", "probability", "sliding window"]
+    TAGS = ["insar", "velocity", "deformation", "detection", "cnn", "alexnet", "u-net", "segmentation",
+            "subsidence", "uplift", "mining", "tunnel", "probability", "sliding window"]
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         for parameter in velocity_input_parameters("Velocity raster or points (mm/yr)") + gridding_parameters():
@@ -101,7 +104,8 @@ class DetectAlgorithm(InsarAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             "INTERPOLATION", "Interpolation", options=[label for _, label in INTERPOLATIONS], defaultValue=0))
         self.addParameter(QgsProcessingParameterFile(
-            "MODEL", "Model file (empty: the bundled default)", fileFilter="insardefo model (*.pt)", optional=True))
+            "MODEL", "Model file (empty: the bundled dense detector)", fileFilter="insardefo model (*.pt)",
+            optional=True))
         self.addParameter(thresholds_parameter("0.5,0.75,0.9", "Probability thresholds (0-1, comma-separated)"))
         for parameter in wrap_parameters(optional=True):
             self.addParameter(parameter)
@@ -127,7 +131,7 @@ class DetectAlgorithm(InsarAlgorithm):
         from ..core.detection.dense_detection import detect_dense_raster
         from ..core.detection.raster_detection import DetectionSettings, detect_raster
         from ..core.detection.wrapped_raster import wrap_raster
-        from ..core.learning.model_file import DEFAULT_MODEL_PATH, load_model
+        from ..core.learning.model_file import DENSE_MODEL_PATH, load_model
         from ..core.learning.training import choose_device, use_all_cores
 
         layer = self.parameterAsLayer(parameters, "INPUT", context)
@@ -143,7 +147,7 @@ class DetectAlgorithm(InsarAlgorithm):
         device = choose_device(device_value(self, parameters, context))
         use_all_cores()
         model_path = (self.parameterAsFile(parameters, "MODEL", context) if is_set(parameters, "MODEL")
-                      else DEFAULT_MODEL_PATH)
+                      else DENSE_MODEL_PATH)
         model = load_model(model_path, "MODEL", device)
         settings = DetectionSettings(
             intervals, offsets, stride=self.parameterAsInt(parameters, "STRIDE", context),

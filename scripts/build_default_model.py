@@ -1,13 +1,13 @@
 """Rebuild the bundled default model in resources/models/ from scratch, with fixed seeds.
 
-    .venv/bin/python scripts/build_default_model.py            # or: make default-model
+    .venv/bin/python scripts/build_default_model.py            # or: make window-model
 
 1. Generates a three-class training set (no deformation, point source,
    tunnel) and a held-out test set with insardefo:synthesize's generator
    (matrix completion, 224 x 224 px at 10 m, both passes), kept in
    ``--data`` and reused when their settings match.
 2. Trains ``--architecture`` (alexnet_unpadded, whose fast shared form is
-   exact; ``make default-model`` first trains the padded compact AlexNet whose
+   exact; ``make window-model`` first trains the padded compact AlexNet whose
    convolutions it starts from) on it as insardefo:train does and stores it
    in half precision.
 3. With ``--context-scenes N`` (padded AlexNets), every training step also

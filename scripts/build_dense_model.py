@@ -1,14 +1,14 @@
-"""Build the dense detector from synthetic training maps, resumably (make dense-model).
+"""Build the dense detector from synthetic training maps, resumably (make default-model).
 
 1. Training maps (core.synthesis.training_maps) are generated into --maps-folder unless a set of
-   the same count and seed is there already (1200 maps: about 25 minutes on 2 cores), and
+   the same count and seed is there already (800 maps: 22 minutes on 2 cores), and
    CALIBRATION_MAPS more from another seed into --calibration-folder.
 2. The U-Net trains from --checkpoint if it exists (so a run stopped by --minutes, Ctrl+C or the
    end of a session continues), else from scratch, with fixed seeds.
 3. The best weights by validation pixel F1 get a temperature fitted on the calibration maps
    (core.learning.calibration) and are written to --output as a model file.
 
-    .venv/bin/python scripts/build_dense_model.py --maps 1200 --steps 9000 --batch-size 12 --minutes 70
+    .venv/bin/python scripts/build_dense_model.py --maps 800 --steps 7000 --batch-size 12 --minutes 60
 """
 import argparse
 import json
@@ -22,14 +22,8 @@ import qgis_process_runner  # noqa: E402
 
 sys.path.insert(0, qgis_process_runner.ensure_plugin_path())
 
-from insar_deformation_detector.core.learning.calibration import calibrate  # noqa: E402
-from insar_deformation_detector.core.learning.dense_training import (  # noqa: E402
-    DenseTrainer,
-    DenseTrainingConfig,
-    dense_model_metadata,
-    training_arrays,
-)
-from insar_deformation_detector.core.learning.model_file import plugin_version, save_model  # noqa: E402
+from insar_deformation_detector.core.learning.dense_model_training import train_dense_model  # noqa: E402
+from insar_deformation_detector.core.learning.dense_training import DenseTrainingConfig  # noqa: E402
 from insar_deformation_detector.core.synthesis.dataset import Dataset  # noqa: E402
 from insar_deformation_detector.core.synthesis.training_maps import generate_training_maps  # noqa: E402
 
@@ -55,12 +49,12 @@ def ensure_maps(folder, count, seed):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--maps", type=int, default=1200, help="training maps to generate (default 1200)")
+    parser.add_argument("--maps", type=int, default=800, help="training maps to generate (default 800)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--maps-folder", default=os.path.join(DATA, "maps"))
     parser.add_argument("--calibration-folder", default=os.path.join(DATA, "calibration-maps"))
     parser.add_argument("--architecture", default="unet_small")
-    parser.add_argument("--steps", type=int, default=9000)
+    parser.add_argument("--steps", type=int, default=7000)
     parser.add_argument("--batch-size", type=int, default=12)
     parser.add_argument("--crop", type=int, default=128, help="crop side, pixels at the maps' pixel size")
     parser.add_argument("--minutes", type=float, default=0.0, help="stop after this much training (0: none)")
@@ -71,24 +65,20 @@ def main():
     import torch
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    velocity, labels, pixel_m, classes = training_arrays([ensure_maps(arguments.maps_folder, arguments.maps,
-                                                                      arguments.seed)])
-    calibration = training_arrays([ensure_maps(arguments.calibration_folder, CALIBRATION_MAPS, CALIBRATION_SEED)])
+    maps = ensure_maps(arguments.maps_folder, arguments.maps, arguments.seed)
+    calibration = ensure_maps(arguments.calibration_folder, CALIBRATION_MAPS, CALIBRATION_SEED)
     config = DenseTrainingConfig(architecture=arguments.architecture, steps=arguments.steps,
                                  batch_size=arguments.batch_size, crop_px=arguments.crop, seed=arguments.seed,
                                  time_limit_minutes=arguments.minutes)
     os.makedirs(os.path.dirname(os.path.abspath(arguments.checkpoint)), exist_ok=True)
-    trainer = DenseTrainer(velocity, labels, pixel_m, classes, config, arguments.checkpoint,
-                           log=lambda message: print(message, flush=True))
-    trainer.run()
-    trainer.network.load_state_dict(trainer.best_weights)
-    fitted = calibrate(trainer.network, *calibration[:3])
+    result = train_dense_model([maps], config, arguments.output, arguments.checkpoint,
+                               calibration_datasets=[calibration], log=lambda message: print(message, flush=True))
+    fitted, metrics = result["calibration"], result["metrics"]
     print(f"temperature {fitted['temperature']:.3f}: calibration NLL {fitted['nll_before']:.4f} -> "
-          f"{fitted['nll_after']:.4f} on {fitted['maps']} maps", flush=True)
-    metadata = dense_model_metadata(trainer, plugin_version())
-    metadata.update(temperature=fitted["temperature"], calibration={**fitted, "seed": CALIBRATION_SEED})
-    save_model(arguments.output, trainer.network, metadata)
-    print(f"{arguments.output}: step {trainer.step}, best validation pixel F1 {trainer.best:.1f} %")
+          f"{fitted['nll_after']:.4f} on {fitted['maps']} maps (seed {CALIBRATION_SEED})")
+    print(f"{arguments.output}: step {result['metadata']['training']['steps']}, best validation pixel F1 "
+          f"{result['metadata']['validation']['pixel_f1']:.1f} %; per pixel at P >= 0.5: accuracy "
+          f"{metrics['accuracy']:.2f} %, false positives {metrics['false_positive_rate']:.2f} %")
 
 
 if __name__ == "__main__":

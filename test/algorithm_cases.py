@@ -24,6 +24,7 @@ def algorithm_cases(files, out):
         "synthesize": ({"COUNT": 1, "PATCH_SIZE": 32, "NOISE_STATS": files["statistics"], "NOISE_MAP": files["sparse"],
                         "MASK_SOURCE": files["points"], "OUTPUT": out("dataset")},
                        ["NOISE_STATS", "NOISE_MAP", "MASK_SOURCE"], ["OUTPUT"]),
+        "trainingmaps": ({"COUNT": 1, "MAP_SIZE": 32, "OUTPUT": out("maps")}, [], ["OUTPUT"]),
         "detect": ({"INPUT": files["dense"], "MODEL": DEFAULT_MODEL, "OUTPUT_PROBABILITY": out("p.tif"),
                     "OUTPUT_AREAS": out("a.gpkg"), "OUTPUT_VELOCITY": out("v.tif"), "OUTPUT_WRAPPED": out("w.tif")},
                    ["INPUT", "MODEL"], ["OUTPUT_PROBABILITY", "OUTPUT_AREAS", "OUTPUT_VELOCITY", "OUTPUT_WRAPPED"]),

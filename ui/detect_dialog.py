@@ -81,7 +81,7 @@ class DetectDialog(QDialog):
         self.pixel_size.setSuffix(" map units")
         self.model = QgsFileWidget()
         self.model.setFilter("insardefo model (*.pt)")
-        self.model.lineEdit().setPlaceholderText("The bundled default model")
+        self.model.lineEdit().setPlaceholderText("The bundled dense detector")
         self.folder = QgsFileWidget()
         self.folder.setStorageMode(QgsFileWidget.GetDirectory)
         form = QFormLayout()

@@ -1,14 +1,15 @@
 """The "Train a model..." wizard: synthesize, train and evaluate with sensible defaults.
 
 Three pages: the data (kind of deformation, examples per class, pixel size,
-a folder), the training (architecture, epochs, optional initial weights,
-whether the fast shared form learns to agree with windows alone), and the
-run, which synthesizes a training set and a held-out set (another seed),
-for fast detection also a synthetic scene interpolated like a real map,
-trains and evaluates in the background with progress and Cancel, and
-ends with the learning curve and the paper's Table I metrics on the
-held-out set. Everything goes through the same Processing algorithms as
-the Toolbox.
+a folder), the training (architecture of either family, epochs, optional
+initial weights, whether the fast shared form learns to agree with windows
+alone), and the run, which synthesizes a training set and a held-out set
+(another seed): window datasets for the paper's window family (and, for fast
+detection, a synthetic scene interpolated like a real map), training maps for
+the dense family; then it trains and evaluates in the background with
+progress and Cancel, and ends with the learning curve and the paper's Table I
+metrics on the held-out set (per pixel for the dense family). Everything goes
+through the same Processing algorithms as the Toolbox.
 """
 import os
 
@@ -26,6 +27,7 @@ from qgis.PyQt.QtWidgets import (
     QWizardPage,
 )
 
+from ..core.learning.dense_network import DENSE_ARCHITECTURES
 from ..core.learning.networks import ARCHITECTURES
 from ..core.learning.shared_training import ARCHITECTURES as SHARED_FORM_ARCHITECTURES
 from ..core.synthesis.deformation_sources import WIDE_POINT_SOURCES
@@ -35,6 +37,8 @@ KINDS = ("Point sources (coal mining)", "Tunnels", "Both: one three-class model"
 HELD_OUT_SHARE = 4  # the held-out set has a quarter as many examples per class as the training set
 SCENE_PX = 1024  # pixels per side of the synthetic scene the shared form learns to agree on
 UNUSED_SCENE_OUTPUTS = ("OUTPUT_POINTS", "OUTPUT_DEFORMATION", "OUTPUT_TRUTH")  # required by syntheticscene
+ARCHITECTURE_NAMES = list(ARCHITECTURES) + list(DENSE_ARCHITECTURES)  # insardefo:train's ARCHITECTURE order
+DENSE_SETTINGS = {"BATCH_SIZE": 12, "LEARNING_RATE": 2e-3, "CROP_SIZE": 128}  # make default-model's
 METRICS = (("ACCURACY", "Accuracy"), ("PRECISION", "Precision"), ("RECALL", "Recall"),
            ("FALSE_POSITIVE_RATE", "False positive rate"))
 
@@ -60,10 +64,15 @@ class TrainWizard(QWizard):
         self.pixel_size.setRange(1.0, 100.0)
         self.pixel_size.setValue(10.0)
         self.pixel_size.setSuffix(" m")
+        self.map_size = QSpinBox()
+        self.map_size.setRange(32, 1024)
+        self.map_size.setSingleStep(8)
+        self.map_size.setValue(256)
+        self.map_size.setSuffix(" px")
         self.folder = QgsFileWidget()
         self.folder.setStorageMode(QgsFileWidget.GetDirectory)
         self.architecture = QComboBox()
-        self.architecture.addItems(list(ARCHITECTURES))
+        self.architecture.addItems(ARCHITECTURE_NAMES)
         self.architecture.setCurrentText("alexnet_unpadded")
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 1000)
@@ -74,25 +83,38 @@ class TrainWizard(QWizard):
         self.fast_detection = QCheckBox("Learn to agree with each window alone on a synthetic scene "
                                         "(padded AlexNets; alexnet_unpadded agrees exactly without it)")
         self.fast_detection.setChecked(True)
-        self.architecture.currentTextChanged.connect(self._offer_fast_detection)
-        self._offer_fast_detection(self.architecture.currentText())
+        self.count_label = QLabel()
+        self.architecture.currentTextChanged.connect(self._offer_settings)
+        self._offer_settings(self.architecture.currentText())
         self.addPage(self._page("Training data", "Synthetic examples made as in section III-B of the paper "
                                 "(wide point sources, as the bundled model; matrix completion), and a held-out "
                                 "set of a quarter the size for the final scores.",
-                                [("Kind of deformation", self.kind), ("Examples per class", self.count),
-                                 ("Pixel size", self.pixel_size), ("Folder for the data and model", self.folder)]))
+                                [("Kind of deformation", self.kind), (self.count_label, self.count),
+                                 ("Pixel size", self.pixel_size), ("Training map size (dense)", self.map_size),
+                                 ("Folder for the data and model", self.folder)]))
         self.addPage(self._page("Training", "AlexNet without padding (the default, exact fast detection), AlexNet "
-                                "as in the paper, or a compact or light variant. Without initial weights, expect "
-                                "slow first epochs on a CPU.",
+                                "as in the paper, a compact or light variant, or a dense U-Net (unet_small: a "
+                                "class for every pixel, trained on labelled maps of every kind and pixel size). "
+                                "Without initial weights, expect slow first epochs on a CPU.",
                                 [("Architecture", self.architecture), ("Epochs (early stopping on validation loss)",
                                                                        self.epochs),
                                  ("Initial weights (optional)", self.init_weights),
                                  ("Fast detection", self.fast_detection)]))
         self.addPage(self._run_page())
 
-    def _offer_fast_detection(self, architecture):
-        """The shared-form training applies to the padded AlexNets only."""
+    def _offer_settings(self, architecture):
+        """The settings that apply to ``architecture``: shared-form training for the padded AlexNets only;
+        kind and pixel size for the window family only (training maps hold both kinds at 5-100 m)."""
         self.fast_detection.setEnabled(architecture in SHARED_FORM_ARCHITECTURES)
+        dense = architecture in DENSE_ARCHITECTURES
+        self.kind.setEnabled(not dense)
+        self.pixel_size.setEnabled(not dense)
+        self.map_size.setEnabled(dense)
+        self.count_label.setText("Training maps" if dense else "Examples per class")
+
+    def is_dense(self):
+        """Whether the chosen architecture is of the dense family."""
+        return self.architecture.currentText() in DENSE_ARCHITECTURES
 
     @staticmethod
     def _page(title, text, rows):
@@ -131,12 +153,39 @@ class TrainWizard(QWizard):
 
     def steps(self):
         """The Processing steps, each (algorithm, parameters, label)."""
+        return self._dense_steps() if self.is_dense() else self._window_steps()
+
+    def _dense_steps(self):
+        """Training maps, held-out maps, dense training and per-pixel evaluation."""
+        paths = self.paths()
+        training = {"DATASET": paths["train"],
+                    "ARCHITECTURE": ARCHITECTURE_NAMES.index(self.architecture.currentText()),
+                    "EPOCHS": self.epochs.value(), **DENSE_SETTINGS,
+                    "CROP_SIZE": min(DENSE_SETTINGS["CROP_SIZE"], self._map_size()), "OUTPUT_MODEL": paths["model"],
+                    "OUTPUT_REPORT": paths["report"], "OUTPUT_CURVE": paths["curve"]}
+        if self.init_weights.filePath():
+            training["INIT_WEIGHTS"] = self.init_weights.filePath()
+        maps = {"MAP_SIZE": self._map_size()}
+        return [("insardefo:trainingmaps", {**maps, "COUNT": self.count.value(), "SEED": 0, "OUTPUT": paths["train"]},
+                 "Synthesizing the training set"),
+                ("insardefo:trainingmaps", {**maps, "COUNT": max(10, self.count.value() // HELD_OUT_SHARE), "SEED": 1,
+                                            "OUTPUT": paths["test"]}, "Synthesizing the held-out set"),
+                ("insardefo:train", training, "Training"),
+                ("insardefo:evaluate", {"MODEL": paths["model"], "DATASET": paths["test"],
+                                        "OUTPUT_REPORT": paths["evaluation"]}, "Evaluating on the held-out set")]
+
+    def _map_size(self):
+        """The training maps' side in pixels, on the U-Net's grid of 8."""
+        return self.map_size.value() // 8 * 8
+
+    def _window_steps(self):
+        """Window datasets (and a scene for the shared form), window training and Table I evaluation."""
         paths = self.paths()
         common = {"KIND": self.kind.currentIndex(), "PIXEL_SIZE": self.pixel_size.value(),
                   "DEPTH_RANGE": _range(WIDE_POINT_SOURCES.depth_m),
                   "VOLUME_RANGE": _range(WIDE_POINT_SOURCES.volume_m3)}
         training = {"DATASET": paths["train"],
-                    "ARCHITECTURE": list(ARCHITECTURES).index(self.architecture.currentText()),
+                    "ARCHITECTURE": ARCHITECTURE_NAMES.index(self.architecture.currentText()),
                     "EPOCHS": self.epochs.value(), "OUTPUT_MODEL": paths["model"], "OUTPUT_REPORT": paths["report"],
                     "OUTPUT_CURVE": paths["curve"]}
         if self.init_weights.filePath():
@@ -169,7 +218,8 @@ class TrainWizard(QWizard):
         evaluation = self.results["Evaluating on the held-out set"]
         rows = "".join(f"<tr><td>{title}</td><td align='right'>{evaluation[name]:.2f} %</td></tr>"
                        for name, title in METRICS)
-        self.metrics.setText(f"<b>Held-out set, Table I metrics</b><table>{rows}</table>")
+        unit = " per pixel" if self.is_dense() else ""
+        self.metrics.setText(f"<b>Held-out set, Table I metrics{unit}</b><table>{rows}</table>")
         self.curve.setPixmap(QPixmap(self.paths()["curve"]))
         training = self.results["Training"]
         self.panel.status.setText(f"Done: {training['EPOCHS_RUN']} epochs (best {training['BEST_EPOCH']}); model "

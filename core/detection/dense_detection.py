@@ -5,7 +5,9 @@ latitude, for a geographic CRS) held between the model's finest and coarsest pix
 and 100 m for the bundled model). Finer maps are averaged down to the finest size and coarser
 ones resampled bilinearly up to the coarsest, so a 5 m and a 20 m map of the same ground reach
 the network alike, and a 50 m map is never blown up to pixels its data cannot fill; the network
-is told the working pixel size and was trained across it. The network labels every pixel
+is told the working pixel size and was trained across it. Each pixel enters the network about
+the local median velocity around it (core.detection.reference_surface), as training crops do
+about their own. The network labels every pixel
 of tiles of TILE_PX with a halo of HALO_PX around them (beyond the network's reach, and tiles
 start on its pooling grid, so tiles join without seams and their size never changes the
 answer), and the probabilities are resampled back onto the map's own grid. Maps smaller than a
@@ -35,11 +37,11 @@ from ..common.resampling import velocity_method, warped
 from ..common.value_checks import VELOCITY, check_band_values
 from ..learning.dense_network import SIZE_MULTIPLE, inference_network, network_input, working_pixel_m
 from .raster_detection import KIND_SCALE
+from .reference_surface import ReferenceSurface
 
 TILE_PX = 512  # model pixels per tile side (a multiple of SIZE_MULTIPLE)
 HALO_PX = 64  # model pixels read around a tile: more than the U-Net's reach (about 50 px)
 MIN_SIDE_PX = 16  # maps narrower than this are refused
-REFERENCE_SAMPLES = 2_000_000  # values read to find the map's median velocity
 
 
 def check_dense_model(model):
@@ -71,18 +73,11 @@ def _single_band(dataset, band_number, path):
     return single
 
 
-def reference_velocity(band, height, width):
-    """Median velocity (mm/yr) of a band, from evenly spaced rows when it is large."""
-    step = max(1, int(height * width // REFERENCE_SAMPLES))
-    values = np.concatenate([read_window(band, (row, 0, 1, width)).ravel() for row in range(0, height, step)])
-    values = values[np.isfinite(values)]
-    return float(np.median(values)) if len(values) else 0.0
-
-
 class _Tiler:
     """Class probabilities of the model-grid raster, one tile and its halo at a time."""
 
     def __init__(self, model, band, shape, reference, pixel_m, device):
+        """``reference``: the ReferenceSurface of ``band``; ``pixel_m``: the working pixel size (metres)."""
         import torch
 
         self.torch, self.band, self.shape = torch, band, shape
@@ -98,7 +93,8 @@ class _Tiler:
         inside = (max(top, 0), max(left, 0), min(top + side[0], self.shape[0]), min(left + side[1], self.shape[1]))
         image[inside[0] - top:inside[2] - top, inside[1] - left:inside[3] - left] = read_window(
             self.band, (inside[0], inside[1], inside[2] - inside[0], inside[3] - inside[1]))
-        batch = self.torch.from_numpy(network_input(image, self.reference, self.pixel_m)[None])
+        reference = self.reference.window(top, left, *side)
+        batch = self.torch.from_numpy(network_input(image, reference, self.pixel_m)[None])
         batch = batch.to(self.device, memory_format=self.torch.channels_last)
         with self.torch.inference_mode():
             logits = self.network(batch)
@@ -139,7 +135,7 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
         resampled = warped(single, shape, velocity_method(height, shape[0]), os.path.join(scratch, "model_grid.tif"),
                            "GTiff", SCRATCH_OPTIONS)
         grid_band = resampled.GetRasterBand(1)
-        reference = reference_velocity(grid_band, *shape)
+        reference = ReferenceSurface(grid_band, shape, is_cancelled)
         probability = create_like(os.path.join(scratch, "probability.tif"), resampled, SCRATCH_OPTIONS)
         kinds = create_like(os.path.join(scratch, "kinds.tif"), resampled, PACKED_SCRATCH_OPTIONS, nodata=None,
                             bands=classes - 1, data_type=gdal.GDT_Byte)
@@ -163,7 +159,7 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
         probability = kinds = resampled = single = grid_band = None
     report(1.0, "Done")
     return {"width": width, "height": height, "model_grid": shape, "working_pixel_m": pixel_m, "tiles": len(tiles),
-            "reference_mm_yr": reference, "seconds": time.time() - started,
+            "reference_mm_yr": reference.median_mm_yr, "seconds": time.time() - started,
             "megapixels_per_second": width * height / 1e6 / max(classified, 1e-9)}
 
 

@@ -1,4 +1,4 @@
-"""A dense detector's model file from datasets of training maps: what insardefo:train and make dense-model run.
+"""A dense detector's model file from training maps: what insardefo:train and make default-model run.
 
 The U-Net trains (core.learning.dense_training), its best weights get a temperature fitted on
 maps it never trained on (core.learning.calibration), are scored per pixel on the validation

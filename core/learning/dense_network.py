@@ -30,12 +30,13 @@ VELOCITY_CLIP_MM_YR = 100.0  # beyond this magnitude velocities are clipped (uni
 def network_input(velocity, reference=None, pixel_m=MODEL_PIXEL_M):
     """(3, H, W) float32 network input of an (H, W) velocity map in mm/yr with ``pixel_m`` metre pixels.
 
-    Channel 0: the velocity minus ``reference`` (mm/yr; None: the map's median), clipped to
+    Channel 0: the velocity minus ``reference`` (mm/yr: a number or an (H, W) array; None: the
+    map's median), clipped to
     +-VELOCITY_CLIP_MM_YR and divided by VELOCITY_SCALE_MM_YR, 0 in holes. Channel 1: coverage,
     1 where the map has a value and 0 in holes (NaN), so holes are never read as stable or
     deforming ground. Channel 2: log2(pixel_m / MODEL_PIXEL_M) / 2 everywhere, so the network
-    knows how much ground a pixel covers (0 at 20 m, 1.16 at 100 m). Detection passes the whole
-    map's median, so every tile is centred alike.
+    knows how much ground a pixel covers (0 at 20 m, 1.16 at 100 m). Training centres each crop
+    on its median; detection passes a local median surface (core.detection.reference_surface).
     """
     velocity = np.asarray(velocity, dtype=np.float32)
     covered = np.isfinite(velocity)

@@ -38,7 +38,8 @@ REQUIRED_METADATA = {
 PLUGIN_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLUGIN_METADATA = os.path.join(PLUGIN_ROOT, "metadata.txt")
 # The bundled model, built by scripts/build_default_model.py
-DEFAULT_MODEL_PATH = os.path.join(PLUGIN_ROOT, "resources", "models", "default.pt")
+DEFAULT_MODEL_PATH = os.path.join(PLUGIN_ROOT, "resources", "models", "default.pt")  # the paper's window family
+DENSE_MODEL_PATH = os.path.join(PLUGIN_ROOT, "resources", "models", "dense.pt")  # detection's default (issue 17)
 
 
 def plugin_version():

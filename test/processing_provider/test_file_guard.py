@@ -77,7 +77,8 @@ def test_a_new_output_folder_is_made_and_taken_away_again_when_the_run_fails(run
 
 
 @pytest.mark.parametrize("algorithm,output", [("interpolate", "OUTPUT"), ("syntheticscene", "OUTPUT_TRUTH"),
-                                              ("train", "OUTPUT_MODEL"), ("synthesize", "OUTPUT")])
+                                              ("train", "OUTPUT_MODEL"), ("synthesize", "OUTPUT"),
+                                              ("trainingmaps", "OUTPUT")])
 def test_an_output_where_nothing_can_be_written_fails_before_any_work(run, files, tmp_path, algorithm, output):
     parameters, _, _ = algorithm_cases(files, lambda name: str(tmp_path / name))[algorithm]
     parameters[output] = "/proc/insardefo-output" + os.path.splitext(parameters[output])[1]

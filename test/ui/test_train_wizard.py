@@ -54,3 +54,27 @@ def test_train_wizard_asks_for_a_folder(qgis_processing, plugin):
     wizard = TrainWizard()
     wizard.panel.start_button.click()
     assert wizard.panel.status.text() == "Choose an existing folder on the first page" and wizard.panel.task is None
+
+
+def test_train_wizard_trains_and_scores_a_dense_unet_on_training_maps(qgis_processing, plugin, tmp_path):
+    from insar_deformation_detector.ui.train_wizard import TrainWizard
+
+    wizard = TrainWizard()
+    wizard.architecture.setCurrentText("unet_tiny")
+    assert not wizard.kind.isEnabled() and not wizard.pixel_size.isEnabled() and not wizard.fast_detection.isEnabled()
+    assert wizard.count_label.text() == "Training maps"
+    wizard.count.setValue(10)
+    wizard.map_size.setValue(64)
+    wizard.epochs.setValue(1)
+    wizard.folder.setFilePath(str(tmp_path))
+    assert [algorithm for algorithm, _, _ in wizard.steps()] == [
+        "insardefo:trainingmaps", "insardefo:trainingmaps", "insardefo:train", "insardefo:evaluate"]
+    wizard.panel.start_button.click()
+    assert wait_until(lambda: wizard.panel.task is None, seconds=600), wizard.panel.status.text()
+    assert wizard.panel.status.text().startswith("Done: 1 epochs"), wizard.panel.status.text()
+    metadata = read_model_file(wizard.paths()["model"])[0]
+    assert metadata["family"] == "dense" and metadata["architecture"] == "unet_tiny"
+    assert "per pixel" in wizard.metrics.text() and not wizard.curve.pixmap().isNull()
+    wizard.architecture.setCurrentText("alexnet_compact")
+    assert wizard.kind.isEnabled() and not wizard.map_size.isEnabled()
+    assert wizard.count_label.text() == "Examples per class"

@@ -58,3 +58,12 @@ def test_a_geographic_map_is_sized_in_metres_at_its_latitude(tmp_path):
 def test_a_window_model_is_refused_naming_model(velocity, tmp_path):
     with pytest.raises(InputError, match="MODEL: .* is a windows model; dense detection needs a dense model"):
         detect_dense_raster(velocity, load_model(DEFAULT_MODEL_PATH), str(tmp_path / "p.tif"))
+
+
+@pytest.mark.parametrize("pixel, working", [(5.0, 20.0), (50.0, 50.0), (200.0, 100.0)])
+def test_a_map_is_seen_at_its_own_pixel_size_held_to_the_models_range(dense_model, tmp_path, pixel, working):
+    path = write_raster(str(tmp_path / "map.tif"), smooth_velocity(100, 4)[:80],
+                        geotransform=(400000.0, pixel, 0.0, 300000.0, 0.0, -pixel))
+    summary = detect_dense_raster(path, load_model(dense_model), str(tmp_path / "p.tif"))
+    assert summary["working_pixel_m"] == working
+    assert summary["model_grid"] == (round(80 * pixel / working), round(100 * pixel / working))

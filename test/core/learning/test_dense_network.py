@@ -10,6 +10,7 @@ from insar_deformation_detector.core.learning.dense_network import (
     build_dense_network,
     inference_network,
     network_input,
+    working_pixel_m,
 )
 
 
@@ -43,3 +44,10 @@ def test_the_inference_network_gives_the_trained_networks_logits():
     with torch.no_grad():
         np.testing.assert_allclose(inference_network(network)(image).numpy(), network(image).numpy(), atol=1e-4)
     assert any(isinstance(layer, torch.nn.BatchNorm2d) for layer in network.modules())  # the original is kept
+
+
+def test_the_working_pixel_size_is_the_maps_own_within_the_models_range():
+    metadata = {"pixel_size_m": 20.0, "coarsest_pixel_m": 100.0}
+    assert [working_pixel_m(metadata, pixel) for pixel in (5.0, 20.0, 42.0, 100.0, 250.0)] == [
+        20.0, 20.0, 42.0, 100.0, 100.0]
+    assert working_pixel_m({"pixel_size_m": 20.0}, 50.0) == 20.0  # a model of one pixel size resamples every map

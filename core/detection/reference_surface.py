@@ -1,0 +1,71 @@
+"""The velocity the dense detector measures each pixel against: a local median surface.
+
+Every training crop (core.learning.dense_training.random_crop, WINDOW_PX pixels a side) is
+centred on its own median, so the network never saw the ramps, reference offsets and
+long-wavelength atmosphere that span a whole national map. Detection therefore centres every
+pixel alike: on the median of the WINDOW_PX window around it, estimated on a grid of window
+centres every STRIDE_PX pixels and interpolated bilinearly between them. The surface is computed
+once for the whole map, so tiles still join without seams.
+"""
+import numpy as np
+from scipy.ndimage import distance_transform_edt, map_coordinates
+
+from ..common.errors import Cancelled
+
+WINDOW_PX = 128  # the training crops' side (DenseTrainingConfig.crop_px)
+STRIDE_PX = 64  # pixels between window centres
+SAMPLE_STEP = 4  # every 4th row and column of a window enters its median
+
+
+class ReferenceSurface:
+    """Local median velocity (mm/yr) of a model-grid band of ``shape`` (rows, cols); see the module."""
+
+    def __init__(self, band, shape, is_cancelled=None):
+        height, width = shape
+        self.rows, self.cols = -(-height // STRIDE_PX), -(-width // STRIDE_PX)
+        self.medians = np.full((self.rows, self.cols), np.nan, dtype=np.float64)
+        sampled_width = max(1, width // SAMPLE_STEP)
+        for index in range(self.rows):
+            if is_cancelled is not None and is_cancelled():
+                raise Cancelled()
+            top, bottom = self._span(index, height)
+            strip = band.ReadAsArray(0, top, width, bottom - top, buf_xsize=sampled_width,
+                                     buf_ysize=max(1, (bottom - top) // SAMPLE_STEP)).astype(np.float64)
+            scale = sampled_width / width
+            for column in range(self.cols):
+                left, right = self._span(column, width)
+                values = strip[:, int(left * scale):max(int(left * scale) + 1, int(right * scale))]
+                values = values[np.isfinite(values)]
+                if values.size:
+                    self.medians[index, column] = np.median(values)
+        self._fill_gaps()
+
+    @staticmethod
+    def _span(index, length):
+        """[start, stop) of the window around centre ``index`` along an axis of ``length`` pixels."""
+        centre = index * STRIDE_PX + STRIDE_PX // 2
+        return max(0, centre - WINDOW_PX // 2), min(length, centre + WINDOW_PX // 2)
+
+    def _fill_gaps(self):
+        """Windows without a measurement take the nearest window's median (0 if the map has none)."""
+        missing = np.isnan(self.medians)
+        if missing.all():
+            self.medians[:] = 0.0
+        elif missing.any():
+            nearest = distance_transform_edt(missing, return_distances=False, return_indices=True)
+            self.medians = self.medians[tuple(nearest)]
+
+    @property
+    def median_mm_yr(self):
+        """The median of the window medians: the map's typical reference."""
+        return float(np.median(self.medians))
+
+    def window(self, row, col, rows, cols):
+        """(rows, cols) float32 reference of the pixels from (row, col); may reach beyond the map."""
+        grid_rows, grid_cols = np.meshgrid(_on_grid(row, rows), _on_grid(col, cols), indexing="ij")
+        return map_coordinates(self.medians, [grid_rows, grid_cols], order=1, mode="nearest").astype(np.float32)
+
+
+def _on_grid(start, count):
+    """Positions of ``count`` pixel centres from ``start`` in units of the window-centre grid."""
+    return (np.arange(start, start + count) + 0.5 - STRIDE_PX / 2) / STRIDE_PX
