@@ -5,8 +5,9 @@
    persistent scatterers (build/demo/points.gpkg, layer "measurements",
    field "velocity" in mm/yr) with its truth polygons;
 2. ``qgis_process run insardefo:detect`` on the point layer: matrix
-   completion (the paper's Algorithm 1), then the bundled CNN over-wrapped
-   sliding windows -> probability.tif, areas.gpkg and the dense velocity.tif;
+   completion (the paper's Algorithm 1), then the bundled dense detector
+   (a U-Net that labels every pixel) -> probability.tif, areas.gpkg and the
+   dense velocity.tif;
 3. renders map.png with QGIS: velocity, probability and the detection
    areas' outlines over the hatched truth; prints the sources found and the
    files.

@@ -8,6 +8,7 @@ from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
 from insar_deformation_detector.core.common.grid import GridSpec
 from insar_deformation_detector.core.detection.areas import FIELDS
+from insar_deformation_detector.core.learning.model_file import DEFAULT_MODEL_PATH
 from insar_deformation_detector.core.synthesis.deformation_sources import WIDE_POINT_SOURCES
 from insar_deformation_detector.core.synthesis.synthetic_scene import make_scene, write_scene_outputs
 
@@ -81,14 +82,16 @@ def test_cancel_stops_detection_and_leaves_no_output(run, source_scene, tmp_path
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("case", ["small", "nodata", "thresholds", "model", "points_without_interpolation"])
+@pytest.mark.parametrize("case", ["small", "tiny", "nodata", "thresholds", "model", "points_without_interpolation"])
 def test_bad_detection_input_names_the_parameter(run, tiny_model, source_scene, tmp_path, case):
     _, paths = source_scene
     base = {"INPUT": paths["sparse"], "OUTPUT_PROBABILITY": str(tmp_path / "p.tif"),
             "OUTPUT_AREAS": str(tmp_path / "areas.gpkg")}
     parameters, words = {
-        "small": ({"INPUT": write_raster(str(tmp_path / "small.tif"), np.zeros((100, 300)))},
-                  "INPUT: is 300 x 100 pixels, smaller than one 224 x 224 window"),
+        "small": ({"INPUT": write_raster(str(tmp_path / "small.tif"), np.zeros((100, 300))),
+                   "MODEL": DEFAULT_MODEL_PATH}, "INPUT: is 300 x 100 pixels, smaller than one 224 x 224 window"),
+        "tiny": ({"INPUT": write_raster(str(tmp_path / "tiny.tif"), np.zeros((12, 40)))},
+                 "INPUT: is 40 x 12 pixels; the detector needs at least 16 pixels a side"),
         "nodata": ({"INPUT": write_raster(str(tmp_path / "empty.tif"), np.full((230, 230), np.nan)),
                     "INTERPOLATION": 3}, "INPUT: has no valid cell"),
         "thresholds": ({"THRESHOLDS": "0.5,1.2"}, "THRESHOLDS: values must lie in (0, 1]"),
