@@ -106,8 +106,10 @@ def main():
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--score", help="score this model file instead of training one per method")
     arguments = parser.parse_args()
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {arguments.architecture}, "
-          f"{arguments.per_class} training and {arguments.test_per_class} test examples per class", flush=True)
+    task = (f"scoring {arguments.score}" if arguments.score
+            else f"{arguments.architecture}, {arguments.per_class} training examples per class")
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {task}, "
+          f"{arguments.test_per_class} test examples per class", flush=True)
     results = [(score if arguments.score else run)(method, arguments) for method in arguments.methods]
     print("\n| dataset | accuracy | precision | recall | false positive rate | paper (acc / prec / rec / FPR) "
           "| epochs (best) | s/epoch |\n|---|---:|---:|---:|---:|---|---:|---:|")
