@@ -15,54 +15,45 @@ TITLES = {"accuracy": "Accuracy", "precision": "Precision", "recall": "Recall",
           "false_positive_rate": "False positive rate"}
 
 
-def learning_curve_png(history):
-    """PNG bytes: training and validation loss per epoch (left), validation accuracy % (right)."""
+def _two_panel_png(x, x_label, losses, loss_label, score, score_label):
+    """PNG bytes: the loss curves (left; [(values, marker, legend)]) and one score (right) against ``x``."""
     require("matplotlib")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    epochs = [row["epoch"] for row in history]
     figure = Figure(figsize=(9, 3.6), dpi=100)
     FigureCanvasAgg(figure)
-    loss, accuracy = figure.subplots(1, 2)
-    loss.plot(epochs, [row["train_loss"] for row in history], "o-", label="training")
-    loss.plot(epochs, [row["validation_loss"] for row in history], "s-", label="validation")
-    loss.set_xlabel("epoch")
-    loss.set_ylabel("cross-entropy loss")
-    loss.legend()
-    loss.grid(alpha=0.3)
-    accuracy.plot(epochs, [row["validation_accuracy"] for row in history], "s-", color="tab:green")
-    accuracy.set_xlabel("epoch")
-    accuracy.set_ylabel("validation accuracy (%), one look per example")
-    accuracy.grid(alpha=0.3)
+    left, right = figure.subplots(1, 2)
+    for values, marker, legend in losses:
+        left.plot(x, values, marker, label=legend)
+    left.set_ylabel(loss_label)
+    if len(losses) > 1:
+        left.legend()
+    right.plot(x, score, "s-", color="tab:green")
+    right.set_ylabel(score_label)
+    for axes in (left, right):
+        axes.set_xlabel(x_label)
+        axes.grid(alpha=0.3)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def learning_curve_png(history):
+    """PNG bytes: training and validation loss per epoch (left), validation accuracy % (right)."""
+    return _two_panel_png([row["epoch"] for row in history], "epoch",
+                          [([row["train_loss"] for row in history], "o-", "training"),
+                           ([row["validation_loss"] for row in history], "s-", "validation")],
+                          "cross-entropy loss", [row["validation_accuracy"] for row in history],
+                          "validation accuracy (%), one look per example")
 
 
 def dense_learning_curve_png(history):
     """PNG bytes: training loss per validation interval (left), validation pixel F1 % (right), by step."""
-    require("matplotlib")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    steps = [row["step"] for row in history]
-    figure = Figure(figsize=(9, 3.6), dpi=100)
-    FigureCanvasAgg(figure)
-    loss, score = figure.subplots(1, 2)
-    loss.plot(steps, [row["loss"] for row in history], "o-", label="training")
-    loss.set_xlabel("step")
-    loss.set_ylabel("cross-entropy loss per pixel")
-    loss.grid(alpha=0.3)
-    score.plot(steps, [row["pixel_f1"] for row in history], "s-", color="tab:green")
-    score.set_xlabel("step")
-    score.set_ylabel("validation pixel F1 (%)")
-    score.grid(alpha=0.3)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return _two_panel_png([row["step"] for row in history], "step",
+                          [([row["loss"] for row in history], "o-", "training")], "cross-entropy loss per pixel",
+                          [row["pixel_f1"] for row in history], "validation pixel F1 (%)")
 
 
 def _metrics_table(metrics):
