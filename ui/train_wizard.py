@@ -27,7 +27,7 @@ from qgis.PyQt.QtWidgets import (
     QWizardPage,
 )
 
-from ..core.learning.dense_network import DENSE_ARCHITECTURES
+from ..core.learning.dense_network import DENSE_ARCHITECTURES, SIZE_MULTIPLE
 from ..core.learning.networks import ARCHITECTURES
 from ..core.learning.shared_training import ARCHITECTURES as SHARED_FORM_ARCHITECTURES
 from ..core.synthesis.deformation_sources import WIDE_POINT_SOURCES
@@ -66,7 +66,7 @@ class TrainWizard(QWizard):
         self.pixel_size.setSuffix(" m")
         self.map_size = QSpinBox()
         self.map_size.setRange(32, 1024)
-        self.map_size.setSingleStep(8)
+        self.map_size.setSingleStep(SIZE_MULTIPLE)
         self.map_size.setValue(256)
         self.map_size.setSuffix(" px")
         self.folder = QgsFileWidget()
@@ -175,8 +175,8 @@ class TrainWizard(QWizard):
                                         "OUTPUT_REPORT": paths["evaluation"]}, "Evaluating on the held-out set")]
 
     def _map_size(self):
-        """The training maps' side in pixels, on the U-Net's grid of 8."""
-        return self.map_size.value() // 8 * 8
+        """The training maps' side in pixels, on the U-Net's grid."""
+        return self.map_size.value() // SIZE_MULTIPLE * SIZE_MULTIPLE
 
     def _window_steps(self):
         """Window datasets (and a scene for the shared form), window training and Table I evaluation."""
