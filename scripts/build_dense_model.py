@@ -8,7 +8,7 @@
 3. The best weights by validation pixel F1 get a temperature fitted on the calibration maps
    (core.learning.calibration) and are written to --output as a model file.
 
-    .venv/bin/python scripts/build_dense_model.py --maps 800 --steps 7000 --batch-size 12 --minutes 60
+    .venv/bin/python scripts/build_dense_model.py --maps 800 --steps 7000 --batch-size 12
 """
 import argparse
 import json
