@@ -14,6 +14,7 @@ import numpy as np
 
 from ..common.dependencies import require
 from ..synthesis.training_maps import MODEL_PIXEL_M
+from ..synthesis.training_maps import working_pixel_m as clipped_pixel_m  # the same rule, given a model's sizes
 
 DENSE_ARCHITECTURES = {
     "unet_small": "U-Net, 4 scales of 12-24-48-96 channels, batch-normalised (0.27 M parameters)",
@@ -54,7 +55,7 @@ def working_pixel_m(metadata, pixel_m):
     ("coarsest_pixel_m") pixel sizes.
     """
     finest = float(metadata["pixel_size_m"])
-    return float(np.clip(pixel_m, finest, float(metadata.get("coarsest_pixel_m", finest))))
+    return clipped_pixel_m(pixel_m, finest, float(metadata.get("coarsest_pixel_m", finest)))
 
 
 def build_dense_network(architecture, class_count):

@@ -18,6 +18,7 @@ import numpy as np
 from ..common.dependencies import require
 from ..common.errors import Cancelled, InputError
 from ..synthesis.training_maps import COARSEST_PIXEL_M, IGNORE, MODEL_PIXEL_M
+from .calibration import map_logits
 from .dense_network import DENSE_ARCHITECTURES, INPUT_CHANNEL_NAMES, SIZE_MULTIPLE, build_dense_network, network_input
 
 CHECKPOINT_STEPS = 100
@@ -190,11 +191,7 @@ class DenseTrainer:
 
     def predict(self, velocity, pixel_m):
         """(S, S) predicted classes of one (S, S) velocity map (mm/yr, S a multiple of SIZE_MULTIPLE)."""
-        torch = self.torch
-        self.network.eval()
-        with torch.no_grad():
-            logits = self.network(torch.from_numpy(network_input(velocity, pixel_m=pixel_m)[None]))
-        return logits[0].argmax(0).numpy()
+        return map_logits(self.network, velocity, pixel_m).argmax(0)
 
     def validate(self):
         """Pixel scores of the held-out maps; keeps the best weights."""

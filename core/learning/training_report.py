@@ -71,20 +71,21 @@ def _confusion_table(confusion, classes):
     return f"<table border='1' cellpadding='4'><tr><th></th>{head}</tr>{rows}</table>"
 
 
-def _history_table(history):
-    rows = "".join(f"<tr><td>{row['epoch']}</td><td>{row['train_loss']:.4f}</td><td>{row['validation_loss']:.4f}"
-                   f"</td><td>{row['validation_accuracy']:.2f}</td><td>{row['seconds']:.0f}</td></tr>"
-                   for row in history)
-    return ("<table border='1' cellpadding='4'><tr><th>epoch</th><th>training loss</th><th>validation loss</th>"
-            f"<th>validation accuracy (%)</th><th>seconds</th></tr>{rows}</table>")
+HISTORY_COLUMNS = (("epoch", "epoch", "{}"), ("training loss", "train_loss", "{:.4f}"),
+                   ("validation loss", "validation_loss", "{:.4f}"),
+                   ("validation accuracy (%)", "validation_accuracy", "{:.2f}"), ("seconds", "seconds", "{:.0f}"))
+DENSE_HISTORY_COLUMNS = (("step", "step", "{}"), ("training loss", "loss", "{:.4f}"),
+                         ("pixel precision (%)", "pixel_precision", "{:.1f}"),
+                         ("pixel recall (%)", "pixel_recall", "{:.1f}"), ("pixel F1 (%)", "pixel_f1", "{:.1f}"),
+                         ("seconds", "seconds", "{:.0f}"))
 
 
-def _dense_history_table(history):
-    rows = "".join(f"<tr><td>{row['step']}</td><td>{row['loss']:.4f}</td><td>{row['pixel_precision']:.1f}</td>"
-                   f"<td>{row['pixel_recall']:.1f}</td><td>{row['pixel_f1']:.1f}</td><td>{row['seconds']:.0f}</td></tr>"
+def _history_table(history, columns=HISTORY_COLUMNS):
+    """An HTML table of ``history`` rows; ``columns``: (title, key, format) each."""
+    head = "".join(f"<th>{title}</th>" for title, _, _ in columns)
+    rows = "".join("<tr>" + "".join(f"<td>{form.format(row[key])}</td>" for _, key, form in columns) + "</tr>"
                    for row in history)
-    return ("<table border='1' cellpadding='4'><tr><th>step</th><th>training loss</th><th>pixel precision (%)</th>"
-            f"<th>pixel recall (%)</th><th>pixel F1 (%)</th><th>seconds</th></tr>{rows}</table>")
+    return f"<table border='1' cellpadding='4'><tr>{head}</tr>{rows}</table>"
 
 
 def _settings_list(settings):
@@ -128,5 +129,5 @@ def dense_training_html(result, classes, settings, curve_png):
             f"maps: negative log-likelihood per pixel {fitted['nll_before']:.4f} before, "
             f"{fitted['nll_after']:.4f} after.</p>"
             f"<h2>Learning curve</h2><img src='data:image/png;base64,{image}' alt='learning curve'/>"
-            f"<h2>Validations</h2>{_dense_history_table(result['history'])}"
+            f"<h2>Validations</h2>{_history_table(result['history'], DENSE_HISTORY_COLUMNS)}"
             f"<h2>Settings</h2>{_settings_list(settings)}</body></html>")

@@ -78,9 +78,9 @@ class TrainingMap:
     record: dict
 
 
-def working_pixel_m(pixel_m):
-    """The pixel size (metres) the dense model sees a map of ``pixel_m`` metres at."""
-    return float(min(max(pixel_m, MODEL_PIXEL_M), COARSEST_PIXEL_M))
+def working_pixel_m(pixel_m, finest=MODEL_PIXEL_M, coarsest=COARSEST_PIXEL_M):
+    """The pixel size (metres) a dense model of ``finest`` to ``coarsest`` metres sees a map of ``pixel_m`` at."""
+    return float(min(max(pixel_m, finest), coarsest))
 
 
 def make_training_map(seed, size_px=MAP_SIZE_PX):
