@@ -8,6 +8,7 @@ The temperature is stored in the model file's metadata ("temperature") and appli
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from ..common.errors import Cancelled
 from ..synthesis.training_maps import IGNORE
 from .dense_network import network_input
 
@@ -56,12 +57,21 @@ def fit_temperature(logits, labels, seed=0):
     return float(np.exp(best.x)), nll(0.0), float(best.fun)
 
 
-def calibrate(network, velocity, labels, pixel_m):
+def each_map_logits(network, velocity, pixel_m, is_cancelled=None):
+    """Yield the (K, S, S) logits of each (S, S) map of ``velocity`` (N, S, S); Cancelled when asked."""
+    for map_velocity, pixel in zip(velocity, pixel_m):
+        if is_cancelled is not None and is_cancelled():
+            raise Cancelled()
+        yield map_logits(network, map_velocity, pixel)
+
+
+def calibrate(network, velocity, labels, pixel_m, is_cancelled=None):
     """Fit the temperature of ``network`` on held-out maps; returns a dict for the model's metadata.
 
     ``velocity``: (N, S, S) mm/yr; ``labels``: (N, S, S) classes or IGNORE; ``pixel_m``: (N,) metres.
+    ``is_cancelled``: checked before each map (Cancelled is raised).
     """
-    logits = np.concatenate([map_logits(network, map_velocity, pixel).reshape(-1, map_velocity.size)
-                             for map_velocity, pixel in zip(velocity, pixel_m)], axis=1)
+    logits = np.concatenate([logits.reshape(len(logits), -1)
+                             for logits in each_map_logits(network, velocity, pixel_m, is_cancelled)], axis=1)
     temperature, before, after = fit_temperature(logits, labels.reshape(-1))
     return {"temperature": temperature, "nll_before": before, "nll_after": after, "maps": int(len(velocity))}

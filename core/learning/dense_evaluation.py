@@ -36,7 +36,8 @@ def evaluate_dense(model, datasets, progress=None, is_cancelled=None):
         if list(classes) != list(model.classes):
             raise InputError("DATASET", f"has the classes {', '.join(classes)}; the model knows "
                                         f"{', '.join(model.classes)}")
-        scores = pixel_table_i(model.network, velocity, labels, pixel_m, temperature, len(model.classes))
+        scores = pixel_table_i(model.network, velocity, labels, pixel_m, temperature, len(model.classes),
+                               is_cancelled)
         return {**scores, "classes": model.classes, "unit": "pixels"}
     examples = Examples(datasets)
     labels = model_labels(examples, model.classes)

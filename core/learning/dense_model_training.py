@@ -9,10 +9,12 @@ import numpy as np
 
 from ..common.errors import Cancelled, InputError
 from ..synthesis.training_maps import IGNORE
-from .calibration import calibrate, map_logits, softmax
+from .calibration import calibrate, each_map_logits, softmax
 from .dense_training import DenseTrainer, dense_model_metadata, training_arrays
 from .metrics import confusion_matrix, table_i_metrics
 from .model_file import DENSE, load_model, plugin_version, save_model
+
+TRAINING_SHARE = 0.9  # of the progress bar; the temperature fit and the scoring take the rest
 
 
 def train_dense_model(datasets, config, model_path, checkpoint_path, init_path=None, calibration_datasets=None,
@@ -30,19 +32,21 @@ def train_dense_model(datasets, config, model_path, checkpoint_path, init_path=N
     trainer = DenseTrainer(velocity, labels, pixel_m, classes, config, checkpoint_path, log)
     if init_path and trainer.step == 0:
         _start_from(trainer, init_path)
+    report = progress or (lambda fraction: None)
     try:
-        trainer.run(progress, is_cancelled)
+        trainer.run(lambda fraction: report(TRAINING_SHARE * fraction), is_cancelled)
+        trainer.network.load_state_dict(trainer.best_weights)
+        held_out = (velocity[trainer.validation], labels[trainer.validation], pixel_m[trainer.validation])
+        fit_on = training_arrays(calibration_datasets, "CALIBRATION")[:3] if calibration_datasets else held_out
+        report(TRAINING_SHARE)
+        fitted = calibrate(trainer.network, *fit_on, is_cancelled=is_cancelled)
+        scores = pixel_table_i(trainer.network, *held_out, fitted["temperature"], len(classes), is_cancelled)
     except Cancelled:
         if trainer.best_weights is not None:
             trainer.network.load_state_dict(trainer.best_weights)
             save_model(model_path, trainer.network, {**dense_model_metadata(trainer, plugin_version()),
                                                      "status": f"checkpoint at step {trainer.step}"})
         raise
-    trainer.network.load_state_dict(trainer.best_weights)
-    held_out = (velocity[trainer.validation], labels[trainer.validation], pixel_m[trainer.validation])
-    fit_on = training_arrays(calibration_datasets, "CALIBRATION")[:3] if calibration_datasets else held_out
-    fitted = calibrate(trainer.network, *fit_on)
-    scores = pixel_table_i(trainer.network, *held_out, fitted["temperature"], len(classes))
     metadata = {**dense_model_metadata(trainer, plugin_version()), "temperature": fitted["temperature"],
                 "calibration": fitted, "validation_metrics": scores["metrics"], "status": "complete"}
     save_model(model_path, trainer.network, metadata)
@@ -62,16 +66,16 @@ def _start_from(trainer, init_path):
     trainer.network.load_state_dict(model.network.state_dict())
 
 
-def pixel_table_i(network, velocity, labels, pixel_m, temperature, class_count):
+def pixel_table_i(network, velocity, labels, pixel_m, temperature, class_count, is_cancelled=None):
     """Table I metrics (%) and confusion matrix per pixel of labelled maps, as detection decides.
 
     ``velocity``: (N, S, S) mm/yr; ``labels``: (N, S, S) classes or IGNORE (skipped); ``pixel_m``:
     (N,) metres. A pixel is deformation when 1 - P(no deformation) >= 0.5 (its kind: the likelier
-    one); P from the logits divided by ``temperature``.
+    one); P from the logits divided by ``temperature``. ``is_cancelled``: checked before each map.
     """
     truth, predicted = [], []
-    for map_velocity, map_labels, pixel in zip(velocity, labels, pixel_m):
-        probabilities = softmax(map_logits(network, map_velocity, pixel), temperature)
+    for logits, map_labels in zip(each_map_logits(network, velocity, pixel_m, is_cancelled), labels):
+        probabilities = softmax(logits, temperature)
         kind = 1 + np.argmax(probabilities[1:], axis=0)
         said = np.where(probabilities[0] <= 0.5, kind, 0)
         known = map_labels != IGNORE

@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from insar_deformation_detector.core.learning.calibration import fit_temperature, softmax
+from insar_deformation_detector.core.common.errors import Cancelled
+from insar_deformation_detector.core.learning.calibration import calibrate, fit_temperature, softmax
+from insar_deformation_detector.core.learning.dense_network import build_dense_network
 from insar_deformation_detector.core.synthesis.training_maps import IGNORE
 
 
@@ -32,3 +34,16 @@ def test_softmax_sums_to_one_and_a_higher_temperature_flattens_it():
     logits = np.array([[2.0], [0.0], [-1.0]])
     assert softmax(logits).sum() == pytest.approx(1.0)
     assert softmax(logits, 3.0)[0, 0] < softmax(logits)[0, 0]
+
+
+def test_cancel_stops_the_fit_before_the_next_map():
+    maps = np.zeros((5, 32, 32), np.float32)
+    asked = []
+
+    def is_cancelled():
+        asked.append(True)
+        return len(asked) > 2  # after two maps
+    with pytest.raises(Cancelled):
+        calibrate(build_dense_network("unet_tiny", 2), maps, np.zeros((5, 32, 32), np.uint8), np.full(5, 20.0),
+                  is_cancelled)
+    assert len(asked) == 3
