@@ -228,14 +228,14 @@ def main():
     parser.add_argument("--size", type=int, default=1536)
     parser.add_argument("--point-sources", type=int, default=8)
     parser.add_argument("--tunnels", type=int, default=2)
-    parser.add_argument("--window-model", default=DEFAULT_MODEL_PATH)
+    parser.add_argument("--window-model", default=DEFAULT_MODEL_PATH, help="a window-family model file ('none': skip)")
     parser.add_argument("--dense-model", help="a dense-family model file (none: the window family only)")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--cache", help="keep the interpolated scenes in this folder (reused when there)")
     parser.add_argument("--prepare-only", action="store_true", help="make the scenes (into --cache) and stop")
     arguments = parser.parse_args()
     use_all_cores()
-    models = {"windows": load_model(arguments.window_model)}
+    models = {} if arguments.window_model == "none" else {"windows": load_model(arguments.window_model)}
     if arguments.dense_model:
         models["dense"] = load_model(arguments.dense_model)
     print(machine(), flush=True)

@@ -39,7 +39,7 @@ from ..learning.dense_network import SIZE_MULTIPLE, inference_network, network_i
 from .raster_detection import KIND_SCALE
 from .reference_surface import ReferenceSurface
 
-TILE_PX = 512  # model pixels per tile side (a multiple of SIZE_MULTIPLE)
+TILE_PX = 1024  # model pixels per tile side (a multiple of SIZE_MULTIPLE): about 0.6 GB at its peak
 HALO_PX = 64  # model pixels read around a tile: more than the U-Net's reach (about 50 px)
 MIN_SIDE_PX = 16  # maps narrower than this are refused
 
@@ -132,13 +132,15 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
     classes = len(model.classes)
     with atomic_outputs(output_path, kinds_path) as (staged, scratch):
         single = _single_band(dataset, band, os.path.join(scratch, "velocity.tif"))
-        resampled = warped(single, shape, velocity_method(height, shape[0]), os.path.join(scratch, "model_grid.tif"),
-                           "GTiff", SCRATCH_OPTIONS)
+        on_own_grid = shape == (height, width)
+        resampled = single if on_own_grid else warped(
+            single, shape, velocity_method(height, shape[0]), os.path.join(scratch, "model_grid.tif"), "GTiff",
+            SCRATCH_OPTIONS)
         grid_band = resampled.GetRasterBand(1)
         reference = ReferenceSurface(grid_band, shape, is_cancelled)
         probability = create_like(os.path.join(scratch, "probability.tif"), resampled, SCRATCH_OPTIONS)
         kinds = create_like(os.path.join(scratch, "kinds.tif"), resampled, PACKED_SCRATCH_OPTIONS, nodata=None,
-                            bands=classes - 1, data_type=gdal.GDT_Byte)
+                            bands=classes - 1, data_type=gdal.GDT_Byte) if kinds_path else None
         tiler = _Tiler(model, grid_band, shape, reference, pixel_m, device)
         tiles = [(row, col, min(TILE_PX, shape[0] - row), min(TILE_PX, shape[1] - col))
                  for row in range(0, shape[0], TILE_PX) for col in range(0, shape[1], TILE_PX)]
@@ -149,33 +151,39 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
             report(0.05 + 0.85 * number / len(tiles), f"Classifying tile {number + 1} of {len(tiles)}")
             values = tiler.probabilities(row, col, rows, cols)
             probability.GetRasterBand(1).WriteArray((1.0 - values[0]).astype(np.float32), col, row)
-            for kind in range(1, classes):
+            for kind in range(1, classes if kinds is not None else 1):
                 kinds.GetRasterBand(kind).WriteArray(np.round(values[kind] * KIND_SCALE).astype(np.uint8), col, row)
         classified = time.time() - classified
         report(0.9, "Back onto the map's grid")
-        _back_onto_grid(probability, dataset, source, staged[0], "bilinear", OUTPUT_OPTIONS, is_cancelled)
-        if kinds_path:
-            _back_onto_grid(kinds, dataset, None, staged[1], "nearest", PACKED_SCRATCH_OPTIONS, is_cancelled)
-        probability = kinds = resampled = single = grid_band = None
+        on_map = probability if on_own_grid else _warped_back(probability, dataset, "bilinear",
+                                                              os.path.join(scratch, "on_map.tif"), SCRATCH_OPTIONS)
+        _masked_copy(on_map, source, dataset, staged[0], is_cancelled)
+        if kinds is not None:
+            _warped_back(kinds, dataset, "nearest", staged[1], PACKED_SCRATCH_OPTIONS)  # closed when dropped
+        probability = kinds = on_map = resampled = single = grid_band = None
     report(1.0, "Done")
     return {"width": width, "height": height, "model_grid": shape, "working_pixel_m": pixel_m, "tiles": len(tiles),
             "reference_mm_yr": reference.median_mm_yr, "seconds": time.time() - started,
             "megapixels_per_second": width * height / 1e6 / max(classified, 1e-9)}
 
 
-def _back_onto_grid(model_raster, dataset, source_band, path, method, options, is_cancelled):
-    """``model_raster`` resampled onto ``dataset``'s grid into ``path``; NaN where ``source_band`` has no data."""
+def _warped_back(model_raster, dataset, method, path, options):
+    """``model_raster`` resampled onto ``dataset``'s grid (and georeferencing) into the GeoTIFF ``path``."""
     model_raster.FlushCache()
     target = warped(model_raster, (dataset.RasterYSize, dataset.RasterXSize), method, path, "GTiff", options)
     target.SetGeoTransform(dataset.GetGeoTransform())
     target.SetProjection(dataset.GetProjection())
-    if source_band is None:
-        return
-    band = target.GetRasterBand(1)
-    band.SetNoDataValue(float("nan"))
+    return target
+
+
+def _masked_copy(probability, source_band, dataset, path, is_cancelled):
+    """The compressed output at ``path``: ``probability`` on ``dataset``'s grid, NaN where the input has no data."""
+    probability.FlushCache()
+    output = create_like(path, dataset, OUTPUT_OPTIONS)
+    values_band = probability.GetRasterBand(1)
     for row, rows in row_blocks(dataset.RasterYSize):
         if is_cancelled is not None and is_cancelled():
             raise Cancelled()
-        values = band.ReadAsArray(0, row, dataset.RasterXSize, rows)
+        values = values_band.ReadAsArray(0, row, dataset.RasterXSize, rows)
         values[~np.isfinite(read_window(source_band, (row, 0, rows, dataset.RasterXSize)))] = np.nan
-        band.WriteArray(values, 0, row)
+        output.GetRasterBand(1).WriteArray(values, 0, row)
