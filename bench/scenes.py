@@ -42,6 +42,7 @@ from insar_deformation_detector.core.detection.raster_detection import detect_ra
 from insar_deformation_detector.core.detection.scoring import geometries
 from insar_deformation_detector.core.detection.thresholding import THRESHOLDS_MM_YR, threshold_raster
 from insar_deformation_detector.core.interpolation.raster_interpolation import interpolate_raster
+from insar_deformation_detector.core.learning.area_confidence import confidence_function
 from insar_deformation_detector.core.learning.model_file import DEFAULT_MODEL_PATH, load_model
 from insar_deformation_detector.core.learning.training import use_all_cores
 from insar_deformation_detector.core.synthesis.atmosphere import turbulent_atmosphere
@@ -53,6 +54,7 @@ from machine import machine
 PROBABILITY_LEVELS = (0.5, 0.75, 0.9)
 PEAK_BINS = ((2.0, 3.0), (3.0, 5.0), (5.0, 10.0), (10.0, float("inf")))  # mm/yr
 RELIABILITY_BINS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0001)  # edges of an area's highest probability
+CONFIDENCE_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0001)  # edges of an area's confidence
 FIRST_SEED = 9000
 BENCH_SOURCES = SourceRanges(depth_m=(20.0, 700.0), volume_m3=(0.2, 5e6), los_mm_yr=(1.0, 40.0),
                              l_sag_m=(15.0, 200.0), l_hog_m=(15.0, 200.0), d_sag_mm=(0.5, 20.0),
@@ -129,23 +131,27 @@ def pixel_f1(score_path, deformation_path, level):
 
 
 def peaks_and_truth(areas_path, level, polygons):
-    """[(highest probability, touches a source)] of the areas at ``level``."""
+    """[(highest probability, confidence or None, touches a source)] of the areas at ``level``."""
     source = ogr.Open(areas_path)
     rows = []
     for feature in source.GetLayerByName("areas"):
         geometry = feature.GetGeometryRef()
         if geometry is None or geometry.IsEmpty() or abs(feature.GetField("level") - level) > 1e-9:
             continue
-        rows.append((feature.GetField("max_probability"), any(geometry.Intersects(polygon) for polygon in polygons)))
+        rows.append((feature.GetField("max_probability"), feature.GetField("confidence"),
+                     any(geometry.Intersects(polygon) for polygon in polygons)))
     return rows
 
 
-def reliability(rows):
-    """Markdown rows of a reliability table of [(highest probability, real)]."""
-    peaks = np.array([peak for peak, _ in rows], dtype=float)
-    real = np.array([hit for _, hit in rows], dtype=bool)
+def reliability(rows, column=0, bins=RELIABILITY_BINS):
+    """Markdown rows of a reliability table of peaks_and_truth rows binned by ``column`` at edges ``bins``.
+
+    ``column``: 0 for the areas' highest probability, 1 for their confidence.
+    """
+    peaks = np.array([row[column] for row in rows], dtype=float)
+    real = np.array([row[-1] for row in rows], dtype=bool)
     lines = []
-    for low, high in zip(RELIABILITY_BINS[:-1], RELIABILITY_BINS[1:]):
+    for low, high in zip(bins[:-1], bins[1:]):
         inside = (peaks >= low) & (peaks < high)
         share = f"{100 * real[inside].mean():.0f} %" if inside.any() else "-"
         lines.append(f"| {low:.1f}-{min(high, 1.0):.1f} | {inside.sum()} | {real[inside].sum()} | {share} |")
@@ -181,7 +187,8 @@ def run_methods(paths, models, folder, results):
             detect_raster(paths["dense"], model, probability)
         seconds = time.perf_counter() - started
         contour_areas(probability, PROBABILITY_LEVELS, areas, probability_path=probability,
-                      velocity_path=paths["dense"], measurements_path=paths["sparse"])
+                      velocity_path=paths["dense"], measurements_path=paths["sparse"],
+                      confidence=confidence_function(model.metadata))
         entry = results.setdefault(name, {"levels": {}, "seconds": 0.0, "megapixels": 0.0, "f1": [],
                                           "reliability": []})
         entry["seconds"] += seconds
@@ -219,6 +226,10 @@ def report(results):
             lines += ["", f"Reliability, {name}: areas at {PROBABILITY_LEVELS[0]:g} by their highest probability",
                       "", "| highest P | areas | real | share real |", "|---|---|---|---|"]
             lines += reliability(entry["reliability"])
+            if any(row[1] is not None for row in entry["reliability"]):
+                lines += ["", f"Reliability, {name}: the same areas by their confidence (the model's area calibration)",
+                          "", "| confidence | areas | real | share real |", "|---|---|---|---|"]
+                lines += reliability(entry["reliability"], 1, CONFIDENCE_BINS)
     return "\n".join(lines)
 
 

@@ -75,11 +75,13 @@ differ slightly at window edges (zero padding against real neighbours).</p>
 <p><b>Outputs</b>: <i>Deformation probability</i>, float32 0-1 on the input grid, nodata where
 the input has none; <i>Detection areas</i>, a GeoPackage with one polygon per connected area and
 level of <i>Thresholds</i> (default 0.5, 0.75, 0.9): level, area_m2, max_probability,
-mean_probability, mean_velocity_mm_yr, extreme_velocity_mm_yr (the value farthest towards the
-area's sense), measurements (measured cells inside), sense (subsidence or uplift relative to the
-ground within 10 pixels around) and class (the model's likeliest kind of deformation). Optional:
-the dense velocity map that was classified, and that map wrapped at the first interval (mm/yr,
-0 to mu; one fringe per mu, as the CNN sees it).</p>
+mean_probability, confidence (dense models: the share of areas with this highest probability that
+were real on held-out maps, from the model's area calibration), mean_velocity_mm_yr,
+extreme_velocity_mm_yr (the value farthest towards the area's sense), measurements (measured
+cells inside), sense (subsidence or uplift relative to the ground within 10 pixels around) and
+class (the model's likeliest kind of deformation). Optional: the dense velocity map that was
+classified, and that map wrapped at the first interval (mm/yr, 0 to mu; one fringe per mu, as the
+CNN sees it).</p>
 <p>Large maps are processed in tiles (advanced, default 2048 pixels) with halos, so the result
 equals the untiled one; the GPU is used when PyTorch sees one.</p>
 <p><b>Memory</b>: one tile at a time, so it follows <i>Tile size</i>, not the map's size
@@ -131,6 +133,7 @@ class DetectAlgorithm(InsarAlgorithm):
         from ..core.detection.dense_detection import detect_dense_raster
         from ..core.detection.raster_detection import DetectionSettings, detect_raster
         from ..core.detection.wrapped_raster import wrap_raster
+        from ..core.learning.area_confidence import confidence_function
         from ..core.learning.model_file import DENSE_MODEL_PATH, load_model
         from ..core.learning.training import choose_device, use_all_cores
 
@@ -180,7 +183,7 @@ class DetectAlgorithm(InsarAlgorithm):
                                       f"{summary['seconds']:.1f} s")
                 counts = contour_areas(staged[0], thresholds, staged[1], probability_path=staged[0],
                                        velocity_path=velocity, measurements_path=measurements, kinds_path=kinds_path,
-                                       kind_names=model.classes[1:],
+                                       kind_names=model.classes[1:], confidence=confidence_function(model.metadata),
                                        progress=progress_reporter(feedback, 1.0 - AREAS_SHARE, 1.0),
                                        is_cancelled=feedback.isCanceled)
         finally:

@@ -5,8 +5,9 @@
    CALIBRATION_MAPS more from another seed into --calibration-folder.
 2. The U-Net trains from --checkpoint if it exists (so a run stopped by --minutes, Ctrl+C or the
    end of a session continues), else from scratch, with fixed seeds.
-3. The best weights by validation pixel F1 get a temperature fitted on the calibration maps
-   (core.learning.calibration) and are written to --output as a model file.
+3. The best weights by validation pixel F1 get a temperature and an area calibration fitted on
+   the calibration maps (core.learning.calibration, core.learning.area_confidence) and are
+   written to --output as a model file.
 
     .venv/bin/python scripts/build_dense_model.py --maps 800 --steps 7000 --batch-size 12
 """
@@ -79,6 +80,9 @@ def main():
     print(f"{arguments.output}: step {result['metadata']['training']['steps']}, best validation pixel F1 "
           f"{result['metadata']['validation']['pixel_f1']:.1f} %; per pixel at P >= 0.5: accuracy "
           f"{metrics['accuracy']:.2f} %, false positives {metrics['false_positive_rate']:.2f} %")
+    areas = result["metadata"]["area_confidence"]
+    print(f"area calibration on {areas['areas']} areas at {areas['level']:g}: " + ", ".join(
+        f"peak {peak:.2f} -> {share:.2f}" for peak, share in zip(areas["max_probability"], areas["share_real"])))
 
 
 if __name__ == "__main__":

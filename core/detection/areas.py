@@ -22,7 +22,7 @@ from ..common.raster_io import PACKED_SCRATCH_OPTIONS, atomic_outputs, checked, 
 LAYER_NAME = "areas"
 RING_PX = 10  # pixels of surrounding ground a region's velocity is compared with to tell its sense
 FIELDS = (("level", ogr.OFTReal), ("area_m2", ogr.OFTReal), ("max_probability", ogr.OFTReal),
-          ("mean_probability", ogr.OFTReal), ("mean_velocity_mm_yr", ogr.OFTReal),
+          ("mean_probability", ogr.OFTReal), ("confidence", ogr.OFTReal), ("mean_velocity_mm_yr", ogr.OFTReal),
           ("extreme_velocity_mm_yr", ogr.OFTReal), ("measurements", ogr.OFTInteger),
           ("sense", ogr.OFTString), ("class", ogr.OFTString))
 
@@ -117,7 +117,7 @@ def _velocity_attributes(velocity, inside):
     return mean, float(values.min() if subsiding else values.max()), "subsidence" if subsiding else "uplift"
 
 
-def _attributes(rasters, geometry, level, kind_names, min_support):
+def _attributes(rasters, geometry, level, kind_names, min_support, confidence):
     """The area's field values, or None when it has fewer than ``min_support`` supporting cells."""
     box = rasters.box(geometry)
     inside = rasters.inside(geometry, box)
@@ -131,6 +131,8 @@ def _attributes(rasters, geometry, level, kind_names, min_support):
     if probability is not None and np.isfinite(probability[inside]).any():
         values["max_probability"] = float(np.nanmax(probability[inside]))
         values["mean_probability"] = float(np.nanmean(probability[inside]))
+        if confidence is not None:
+            values["confidence"] = confidence(values["max_probability"])
     velocity = rasters.read("velocity", box)
     if velocity is not None:
         mean, extreme, sense = _velocity_attributes(velocity, inside)
@@ -153,7 +155,7 @@ def _create_output(path, srs):
     return source, layer
 
 
-def _trace_level(layer, template, rasters, level, kind_names, min_support, scratch, stop):
+def _trace_level(layer, template, rasters, level, kind_names, min_support, confidence, scratch, stop):
     """Add the areas at ``level`` to ``layer``; returns how many were kept."""
     kept = 0
     with tempfile.TemporaryDirectory(dir=scratch) as folder:
@@ -164,7 +166,7 @@ def _trace_level(layer, template, rasters, level, kind_names, min_support, scrat
             for region in regions:
                 stop()
                 geometry = region.GetGeometryRef()
-                values = _attributes(rasters, geometry, level, kind_names, min_support)
+                values = _attributes(rasters, geometry, level, kind_names, min_support, confidence)
                 if values is None:
                     continue
                 feature = ogr.Feature(layer.GetLayerDefn())
@@ -182,7 +184,7 @@ def _trace_level(layer, template, rasters, level, kind_names, min_support, scrat
 
 def contour_areas(score_path, levels, output_path, probability_path=None, velocity_path=None,
                   measurements_path=None, kinds_path=None, kind_names=(), support_path=None, min_support=0,
-                  progress=None, is_cancelled=None):
+                  confidence=None, progress=None, is_cancelled=None):
     """Write GeoPackage layer "areas" at ``output_path``: one polygon per connected region and level.
 
     ``score_path``: a single-band GeoTIFF; a pixel belongs to level L's
@@ -194,7 +196,9 @@ def contour_areas(score_path, levels, output_path, probability_path=None, veloci
     number inside), ``kinds_path`` (one band per name in ``kind_names``:
     the class with the largest mean share). With ``support_path``, an area
     of level L is kept only when at least ``min_support`` of its cells have
-    a support value of magnitude >= L. Fields that do not apply are NULL.
+    a support value of magnitude >= L. ``confidence`` (with ``probability_path``): a function of
+    an area's highest probability giving the share of such areas that are real
+    (core.learning.area_confidence), its ``confidence`` field. Fields that do not apply are NULL.
     Returns the number of areas kept per level, {level: count}.
     """
     report = progress or (lambda fraction, message: None)
@@ -213,7 +217,7 @@ def contour_areas(score_path, levels, output_path, probability_path=None, veloci
             for number, level in enumerate(levels):
                 report(number / len(levels), f"Tracing the areas at level {level:g}")
                 counts[level] = _trace_level(layer, template, rasters, level, list(kind_names), min_support,
-                                             scratch, stop)
+                                             confidence, scratch, stop)
         finally:
             del output, layer  # closes the GeoPackage before it is moved in place or removed
     report(1.0, f"{sum(counts.values())} areas")

@@ -1,14 +1,16 @@
 """A dense detector's model file from training maps: what insardefo:train and make default-model run.
 
-The U-Net trains (core.learning.dense_training), its best weights get a temperature fitted on
-maps it never trained on (core.learning.calibration), are scored per pixel on the validation
-maps with the paper's Table I metrics (a pixel is "deformation" when the calibrated
+The U-Net trains (core.learning.dense_training), its best weights get a temperature and an area
+calibration fitted on maps it never trained on (core.learning.calibration,
+core.learning.area_confidence), are scored per pixel on the validation maps with the paper's
+Table I metrics (a pixel is "deformation" when the calibrated
 P(deformation) >= 0.5, as detection decides), and are written as a model file of the dense family.
 """
 import numpy as np
 
 from ..common.errors import Cancelled, InputError
 from ..synthesis.training_maps import IGNORE
+from .area_confidence import calibrate_areas
 from .calibration import calibrate, each_map_logits, softmax
 from .dense_training import DenseTrainer, dense_model_metadata, training_arrays
 from .metrics import confusion_matrix, table_i_metrics
@@ -40,6 +42,7 @@ def train_dense_model(datasets, config, model_path, checkpoint_path, init_path=N
         fit_on = training_arrays(calibration_datasets, "CALIBRATION")[:3] if calibration_datasets else held_out
         report(TRAINING_SHARE)
         fitted = calibrate(trainer.network, *fit_on, is_cancelled=is_cancelled)
+        areas = calibrate_areas(trainer.network, *fit_on, fitted["temperature"], is_cancelled)
         scores = pixel_table_i(trainer.network, *held_out, fitted["temperature"], len(classes), is_cancelled)
     except Cancelled:
         if trainer.best_weights is not None:
@@ -48,7 +51,8 @@ def train_dense_model(datasets, config, model_path, checkpoint_path, init_path=N
                                                      "status": f"checkpoint at step {trainer.step}"})
         raise
     metadata = {**dense_model_metadata(trainer, plugin_version()), "temperature": fitted["temperature"],
-                "calibration": fitted, "validation_metrics": scores["metrics"], "status": "complete"}
+                "calibration": fitted, "area_confidence": areas, "validation_metrics": scores["metrics"],
+                "status": "complete"}
     save_model(model_path, trainer.network, metadata)
     return {"history": trainer.history, "metadata": metadata, "calibration": fitted, **scores}
 

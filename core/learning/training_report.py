@@ -114,6 +114,15 @@ def training_html(result, classes, settings, curve_png):
             f"<h2>Settings</h2>{_settings_list(settings)}</body></html>")
 
 
+def _area_confidence_table(table):
+    """The area calibration (core.learning.area_confidence) as an HTML paragraph and table."""
+    rows = "".join(f"<tr><td>{peak:.2f}</td><td>{share:.2f}</td></tr>"
+                   for peak, share in zip(table["max_probability"], table["share_real"]))
+    return (f"<p>Areas at {table['level']:g} on the same maps ({table['areas']}), by their highest probability: "
+            "the share that touched real deformation (the areas' <i>confidence</i>).</p>"
+            f"<table border='1'><tr><th>highest P</th><th>share real</th></tr>{rows}</table>")
+
+
 def dense_training_html(result, classes, settings, curve_png):
     """An HTML page for a dense training run: per-pixel metrics, calibration, validations and the curve."""
     image = base64.b64encode(curve_png).decode("ascii")
@@ -127,7 +136,7 @@ def dense_training_html(result, classes, settings, curve_png):
             f"<h2>Confusion matrix (pixels)</h2>{_confusion_table(result['confusion'], classes)}"
             f"<h2>Calibration</h2><p>Temperature {fitted['temperature']:.3f} fitted on {fitted['maps']} held-out "
             f"maps: negative log-likelihood per pixel {fitted['nll_before']:.4f} before, "
-            f"{fitted['nll_after']:.4f} after.</p>"
+            f"{fitted['nll_after']:.4f} after.</p>{_area_confidence_table(result['metadata']['area_confidence'])}"
             f"<h2>Learning curve</h2><img src='data:image/png;base64,{image}' alt='learning curve'/>"
             f"<h2>Validations</h2>{_history_table(result['history'], DENSE_HISTORY_COLUMNS)}"
             f"<h2>Settings</h2>{_settings_list(settings)}</body></html>")

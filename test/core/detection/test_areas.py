@@ -31,7 +31,7 @@ def test_areas_are_traced_per_level_with_their_attributes(tmp_path):
     output = str(tmp_path / "areas.gpkg")
     counts = contour_areas(probability, (0.5, 0.75, 0.9), output, probability_path=probability,
                            velocity_path=velocity, measurements_path=measured, kinds_path=kinds,
-                           kind_names=["point_source", "tunnel"])
+                           kind_names=["point_source", "tunnel"], confidence=lambda peak: peak - 0.1)
     assert counts == {0.5: 2, 0.75: 1, 0.9: 1}
     source = ogr.Open(output)
     layer = source.GetLayerByName("areas")
@@ -43,6 +43,7 @@ def test_areas_are_traced_per_level_with_their_attributes(tmp_path):
     assert bowl["sense"] == "subsidence" and bowl["extreme_velocity_mm_yr"] == pytest.approx(-9.0)
     assert bowl["mean_velocity_mm_yr"] == pytest.approx((99 * -4.0 - 9.0) / 100)
     assert bowl["measurements"] == 20 and bowl["class"] == "point_source"
+    assert bowl["confidence"] == pytest.approx(0.85)  # of its highest probability, 0.95
     assert dome["area_m2"] == pytest.approx(200 * 100.0) and dome["sense"] == "uplift"
     assert dome["extreme_velocity_mm_yr"] == pytest.approx(6.0) and dome["measurements"] == 50
     assert [(row["level"], row["area_m2"]) for row in rows[2:]] == [(0.75, 10000.0), (0.9, 1600.0)]
@@ -56,6 +57,7 @@ def test_attributes_without_their_rasters_are_null(tmp_path):
     source = ogr.Open(output)
     row = next(iter(source.GetLayerByName("areas"))).items()
     assert row["area_m2"] > 0 and row["max_probability"] is None and row["sense"] is None
+    assert row["confidence"] is None
     assert row["measurements"] is None and row["class"] is None
 
 
