@@ -109,7 +109,7 @@ def _outline(colour, width_mm):
 
 
 def style_areas(layer):
-    """Outlines by level (orange, red, dark red from the lowest level), labelled with area and velocity."""
+    """Outlines by level (orange, red, dark red from the lowest level), labelled with area, velocity and confidence."""
     index = layer.fields().indexOf("level")
     levels = sorted({float(value) for value in layer.uniqueValues(index)}) if index >= 0 else []
     categories = []
@@ -121,7 +121,9 @@ def style_areas(layer):
     settings.isExpression = True
     settings.fieldName = ("format_number(\"area_m2\" / 10000, 1) || ' ha'"
                           " || if(\"mean_velocity_mm_yr\" IS NULL, '',"
-                          " '\\n' || format_number(\"mean_velocity_mm_yr\", 1) || ' mm/yr')")
+                          " '\\n' || format_number(\"mean_velocity_mm_yr\", 1) || ' mm/yr')"
+                          " || if(\"confidence\" IS NULL, '',"
+                          " '\\nP(real) ' || format_number(100 * \"confidence\", 0) || ' %')")
     text = QgsTextFormat()
     text.setSize(8)
     settings.setFormat(text)

@@ -112,3 +112,22 @@ def test_detect_outputs_arrive_styled_with_a_cyclic_wrapped_velocity(run_and_loa
     assert velocity[0].value == pytest.approx(-velocity[-1].value)
     assert _ramp(layers[results["OUTPUT_PROBABILITY"]])[0].color.alpha() == 0
     assert layers[results["OUTPUT_AREAS"]].renderer().type() == "categorizedSymbol"
+
+
+def test_area_labels_give_area_velocity_and_confidence_where_there_is_one(qgis_app):
+    from qgis.core import QgsExpression, QgsExpressionContext, QgsFeature, QgsVectorLayer
+
+    from insar_deformation_detector.ui.layer_styles import style_areas
+
+    layer = QgsVectorLayer("Polygon?crs=EPSG:27700&field=level:double&field=area_m2:double"
+                           "&field=mean_velocity_mm_yr:double&field=confidence:double", "areas", "memory")
+    labels = []
+    for confidence in (0.853, None):
+        feature = QgsFeature(layer.fields())
+        feature.setAttributes([0.5, 25000.0, -7.26, confidence])
+        style_areas(layer)
+        expression = QgsExpression(layer.labeling().settings().fieldName)
+        context = QgsExpressionContext()
+        context.setFeature(feature)
+        labels.append(expression.evaluate(context))
+    assert labels == ["2.5 ha\n-7.3 mm/yr\nP(real) 85 %", "2.5 ha\n-7.3 mm/yr"]
