@@ -1,0 +1,124 @@
+"""Which sources a dense model misses on the scene benchmark, and whether the interpolated map still shows them.
+
+    .venv/bin/python bench/scene_misses.py --dense-model resources/models/dense.pt --cache bench/data/scenes
+
+Reads the scenes bench/scenes.py cached in --cache (run it with --prepare-only first). For every
+source with a truth polygon peaking at --min-peak mm/yr or more, it detects with the model, traces
+the areas at 0.5, and reports the source as found when an area touches its polygon (as
+bench/scenes.py does), next to what the data held over it:
+
+* measured: pixels of the sparse raster measured where the source moves the ground by at least
+  half its peak (its strong half);
+* contrast: the largest |velocity - median of the ring around| of the interpolated map inside
+  the source's bounding box, mm/yr (the ring: RING_PX pixels around the box): what the detector,
+  which sees only the interpolated map, could see of the source.
+
+The summary gives the share found per contrast bin and per pixel size.
+"""
+import argparse
+import glob
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "pluginpath"))
+
+from osgeo import gdal, ogr
+
+from insar_deformation_detector.core.detection.areas import contour_areas
+from insar_deformation_detector.core.detection.dense_detection import detect_dense_raster
+from insar_deformation_detector.core.learning.model_file import load_model
+from insar_deformation_detector.core.learning.training import use_all_cores
+
+from machine import machine
+
+RING_PX = 60
+CONTRAST_BINS = (0.0, 1.0, 2.0, 4.0, float("inf"))  # mm/yr
+
+
+def pixel_box(geometry, transform, shape):
+    """(row0, row1, col0, col1) of ``geometry``'s bounding box on a north-up grid, clipped to ``shape``."""
+    min_x, max_x, min_y, max_y = geometry.GetEnvelope()
+    col0, col1 = int((min_x - transform[0]) / transform[1]), int((max_x - transform[0]) / transform[1]) + 1
+    row0, row1 = int((max_y - transform[3]) / transform[5]), int((min_y - transform[3]) / transform[5]) + 1
+    return max(row0, 0), min(row1, shape[0]), max(col0, 0), min(col1, shape[1])
+
+
+def source_rows(folder, model, work, min_peak):
+    """[dict] of the scene in ``folder``'s sources: found, peak, measured pixels in the strong half, contrast."""
+    dense_path = os.path.join(folder, "dense.tif")
+    probability, areas_path = os.path.join(work, "p.tif"), os.path.join(work, "a.gpkg")
+    detect_dense_raster(dense_path, model, probability)
+    contour_areas(probability, (0.5,), areas_path)
+    areas_source = ogr.Open(areas_path)
+    areas = [feature.GetGeometryRef().Clone() for feature in areas_source.GetLayer(0)]
+    grid = gdal.Open(dense_path)
+    transform, dense = grid.GetGeoTransform(), grid.ReadAsArray().astype(float)
+    sparse = gdal.Open(os.path.join(folder, "sparse.tif")).ReadAsArray().astype(float)
+    deformation = gdal.Open(os.path.join(folder, "deformation.tif")).ReadAsArray().astype(float)
+    pixel_m = transform[1]
+    truth = ogr.Open(os.path.join(folder, "truth.gpkg"))
+    rows = []
+    for feature in truth.GetLayerByName("truth"):
+        geometry, peak = feature.GetGeometryRef(), abs(feature.GetField("peak_los_mm_yr"))
+        if geometry is None or geometry.IsEmpty() or peak < min_peak:
+            continue
+        row0, row1, col0, col1 = pixel_box(geometry, transform, dense.shape)
+        ring = dense[max(row0 - RING_PX, 0):row1 + RING_PX, max(col0 - RING_PX, 0):col1 + RING_PX]
+        inside = dense[row0:row1, col0:col1]
+        contrast = float(np.nanmax(np.abs(inside - np.nanmedian(ring)))) if np.isfinite(inside).any() else 0.0
+        strong = np.abs(deformation[row0:row1, col0:col1]) >= 0.5 * peak
+        rows.append({"scene": os.path.basename(folder), "pixel_m": pixel_m, "kind": feature.GetField("type"),
+                     "peak": peak, "measured": int((strong & np.isfinite(sparse[row0:row1, col0:col1])).sum()),
+                     "contrast": contrast, "found": any(area.Intersects(geometry) for area in areas)})
+    return rows
+
+
+def summary(rows):
+    """Markdown tables: found per contrast bin, and per pixel size."""
+    lines = ["| contrast in the interpolated map | sources | found | share |", "|---|---:|---:|---:|"]
+    for low, high in zip(CONTRAST_BINS[:-1], CONTRAST_BINS[1:]):
+        chosen = [row for row in rows if low <= row["contrast"] < high]
+        found = sum(row["found"] for row in chosen)
+        share = f"{100 * found / len(chosen):.0f} %" if chosen else "-"
+        lines.append(f"| {low:g}-{high:g} mm/yr | {len(chosen)} | {found} | {share} |")
+    lines += ["", "| pixel | sources | found | of the missed: none measured in the strong half |",
+              "|---|---:|---:|---:|"]
+    for pixel in sorted({row["pixel_m"] for row in rows}):
+        chosen = [row for row in rows if row["pixel_m"] == pixel]
+        missed = [row for row in chosen if not row["found"]]
+        lines.append(f"| {pixel:g} m | {len(chosen)} | {len(chosen) - len(missed)} | "
+                     f"{sum(row['measured'] == 0 for row in missed)} of {len(missed)} |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dense-model", required=True)
+    parser.add_argument("--cache", default=os.path.join("bench", "data", "scenes"))
+    parser.add_argument("--min-peak", type=float, default=3.0, help="mm/yr")
+    arguments = parser.parse_args()
+    use_all_cores()
+    model = load_model(arguments.dense_model)
+    folders = sorted(folder for folder in glob.glob(os.path.join(arguments.cache, "scene*"))
+                     if os.path.isfile(os.path.join(folder, "dense.tif")))
+    if not folders:
+        parser.error(f"no cached scenes in {arguments.cache}: run bench/scenes.py --prepare-only first")
+    print(machine(), flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="insardefo-misses-") as work:
+        for folder in folders:
+            rows += source_rows(folder, model, work, arguments.min_peak)
+    print("| scene | kind | peak mm/yr | measured in the strong half | contrast mm/yr | found |")
+    print("|---|---|---:|---:|---:|---|")
+    for row in sorted(rows, key=lambda row: (row["found"], row["contrast"])):
+        print(f"| {row['scene']} | {row['kind']} | {row['peak']:.1f} | {row['measured']} | {row['contrast']:.1f} | "
+              f"{'yes' if row['found'] else 'no'} |")
+    print()
+    print(summary(rows))
+
+
+if __name__ == "__main__":
+    main()
