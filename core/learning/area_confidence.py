@@ -69,7 +69,8 @@ def fit_area_confidence(outcomes):
     """The area calibration table of [(highest probability, real)] for a model's metadata.
 
     Returns {"level", "max_probability": knots, "share_real": fitted share at each knot, "areas"}:
-    the isotonic fit of the areas sorted by highest probability, one knot per pooled block.
+    the isotonic fit of the areas sorted by highest probability, one knot per pooled block (with
+    no areas to fit, the highest probability itself).
     """
     if not outcomes:
         return {"level": LEVEL, "max_probability": [LEVEL, 1.0], "share_real": [LEVEL, 1.0], "areas": 0}
