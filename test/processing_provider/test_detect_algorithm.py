@@ -46,6 +46,7 @@ def test_detect_writes_the_probability_map_and_areas_of_a_sparse_raster(run, sou
     for row in rows:
         assert row["class"] in ("point_source", "tunnel") and row["sense"] in ("subsidence", "uplift")
         assert row["max_probability"] >= row["level"] and row["measurements"] >= 0
+        assert 0.0 <= row["confidence"] <= 1.0  # the bundled model's area calibration
 
 
 def test_a_synthetic_source_is_found_and_stable_noise_is_not(run, source_scene, tmp_path):
