@@ -17,7 +17,8 @@ bench/scenes.py does), next to what the data held over it:
   two spikes do not count, as thresholding asks for 4 measurements).
 
 The summary gives the share found per contrast bin (of the interpolated map, and of the
-measurements for the sources missed), and per pixel size.
+measurements for the sources missed), and per pixel size; then the false areas at 0.5 (touching
+no truth polygon) per pixel size: their size, highest probability and distance to a source.
 """
 import argparse
 import glob
@@ -51,20 +52,26 @@ def pixel_box(geometry, transform, shape):
     return max(row0, 0), min(row1, shape[0]), max(col0, 0), min(col1, shape[1])
 
 
-def source_rows(folder, model, work, min_peak):
-    """[dict] of the scene in ``folder``'s sources: found, peak, measured pixels in the strong half, contrast."""
+def scene_rows(folder, model, work, min_peak):
+    """([dict] of the scene in ``folder``'s sources, [dict] of its false areas at 0.5); see the module."""
     dense_path = os.path.join(folder, "dense.tif")
     probability, areas_path = os.path.join(work, "p.tif"), os.path.join(work, "a.gpkg")
     detect_dense_raster(dense_path, model, probability)
-    contour_areas(probability, (0.5,), areas_path)
+    contour_areas(probability, (0.5,), areas_path, probability_path=probability)
     areas_source = ogr.Open(areas_path)
-    areas = [feature.GetGeometryRef().Clone() for feature in areas_source.GetLayer(0)]
+    areas = [(feature.GetGeometryRef().Clone(), feature.GetField("max_probability"))
+             for feature in areas_source.GetLayer(0)]
     grid = gdal.Open(dense_path)
     transform, dense = grid.GetGeoTransform(), grid.ReadAsArray().astype(float)
     sparse = gdal.Open(os.path.join(folder, "sparse.tif")).ReadAsArray().astype(float)
     deformation = gdal.Open(os.path.join(folder, "deformation.tif")).ReadAsArray().astype(float)
     pixel_m = transform[1]
     truth = ogr.Open(os.path.join(folder, "truth.gpkg"))
+    polygons = [feature.GetGeometryRef().Clone() for feature in truth.GetLayerByName("truth")
+                if feature.GetGeometryRef() is not None and not feature.GetGeometryRef().IsEmpty()]
+    false = [{"pixel_m": pixel_m, "pixels": area.GetArea() / pixel_m ** 2, "peak": peak,
+              "distance_px": min((area.Distance(polygon) for polygon in polygons), default=np.inf) / pixel_m}
+             for area, peak in areas if not any(area.Intersects(polygon) for polygon in polygons)]
     rows = []
     for feature in truth.GetLayerByName("truth"):
         geometry, peak = feature.GetGeometryRef(), abs(feature.GetField("peak_los_mm_yr"))
@@ -81,8 +88,21 @@ def source_rows(folder, model, work, min_peak):
         rows.append({"scene": os.path.basename(folder), "pixel_m": pixel_m, "kind": feature.GetField("type"),
                      "peak": peak, "measured": int((strong & np.isfinite(sparse[row0:row1, col0:col1])).sum()),
                      "contrast": contrast, "measured_contrast": float(measured[-SUPPORT]) if measured.size >= SUPPORT
-                     else 0.0, "found": any(area.Intersects(geometry) for area in areas)})
-    return rows
+                     else 0.0, "found": any(area.Intersects(geometry) for area, _ in areas)})
+    return rows, false
+
+
+def false_summary(false):
+    """Markdown table of the false areas at 0.5 (touching no truth polygon) per pixel size."""
+    lines = ["| pixel | false areas at 0.5 | median size px | median highest P | median distance to a source px "
+             "| within 20 px |", "|---|---:|---:|---:|---:|---:|"]
+    for pixel in sorted({area["pixel_m"] for area in false}):
+        chosen = [area for area in false if area["pixel_m"] == pixel]
+        lines.append(f"| {pixel:g} m | {len(chosen)} | {np.median([a['pixels'] for a in chosen]):.0f} | "
+                     f"{np.median([a['peak'] for a in chosen]):.2f} | "
+                     f"{np.median([a['distance_px'] for a in chosen]):.0f} | "
+                     f"{sum(a['distance_px'] < 20 for a in chosen)} |")
+    return "\n".join(lines)
 
 
 def summary(rows):
@@ -119,10 +139,11 @@ def main():
     if not folders:
         parser.error(f"no cached scenes in {arguments.cache}: run bench/scenes.py --prepare-only first")
     print(machine(), flush=True)
-    rows = []
+    rows, false = [], []
     with tempfile.TemporaryDirectory(prefix="insardefo-misses-") as work:
         for folder in folders:
-            rows += source_rows(folder, model, work, arguments.min_peak)
+            sources, areas = scene_rows(folder, model, work, arguments.min_peak)
+            rows, false = rows + sources, false + areas
     print("| scene | kind | peak mm/yr | measured in the strong half | contrast mm/yr | measured contrast | found |")
     print("|---|---|---:|---:|---:|---:|---|")
     for row in sorted(rows, key=lambda row: (row["found"], row["contrast"])):
@@ -130,6 +151,8 @@ def main():
               f"{row['measured_contrast']:.1f} | {'yes' if row['found'] else 'no'} |")
     print()
     print(summary(rows))
+    print()
+    print(false_summary(false))
 
 
 if __name__ == "__main__":
