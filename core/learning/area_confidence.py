@@ -16,7 +16,8 @@ held-out maps it never trained on:
 
 ``confidence(table, max_probability)`` interpolates the knots: about 9 in 10 of the areas with a
 confidence of 0.9 are real on maps like the held-out ones. It is the `confidence` field of
-insardefo:detect's areas.
+insardefo:detect's areas. How often an area is real also depends on how densely a map holds
+sources: on maps sparser in sources than the calibration maps fewer are (bench/README.md, "Scenes").
 """
 from functools import partial
 
