@@ -25,7 +25,7 @@ import numpy as np
 from scipy.ndimage import binary_dilation, label, maximum
 
 from ..synthesis.training_maps import IGNORE
-from .calibration import each_map_logits, softmax
+from .calibration import softmax
 
 LEVEL = 0.5  # the areas fitted: detect's lowest default level
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
@@ -97,16 +97,16 @@ def confidence_function(metadata):
     return None if table is None else partial(confidence, table)
 
 
-def calibrate_areas(network, velocity, labels, pixel_m, temperature, is_cancelled=None):
-    """The area calibration table of ``network`` on held-out maps; see the module.
+def calibrate_areas(logits, velocity, labels, temperature):
+    """The area calibration table of a network on held-out maps; see the module.
 
-    ``velocity``: (N, S, S) mm/yr, NaN in holes; ``labels``: (N, S, S); ``pixel_m``: (N,) metres;
-    ``temperature``: the model's fitted temperature. ``is_cancelled``: checked before each map.
+    ``logits``: the network's (K, S, S) logits of each of N maps (calibration.each_map_logits);
+    ``velocity``: (N, S, S) mm/yr, NaN in holes; ``labels``: (N, S, S); ``temperature``: the
+    model's fitted temperature.
     """
     outcomes = []
-    for logits, map_velocity, map_labels in zip(each_map_logits(network, velocity, pixel_m, is_cancelled),
-                                                 velocity, labels):
-        probability = 1.0 - softmax(logits, temperature)[0]
+    for map_logits, map_velocity, map_labels in zip(logits, velocity, labels):
+        probability = 1.0 - softmax(map_logits, temperature)[0]
         probability[~np.isfinite(map_velocity)] = np.nan
         outcomes += area_outcomes(probability, map_labels, map_velocity)
     return fit_area_confidence(outcomes)

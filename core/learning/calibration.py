@@ -65,13 +65,12 @@ def each_map_logits(network, velocity, pixel_m, is_cancelled=None):
         yield map_logits(network, map_velocity, pixel)
 
 
-def calibrate(network, velocity, labels, pixel_m, is_cancelled=None):
-    """Fit the temperature of ``network`` on held-out maps; returns a dict for the model's metadata.
+def calibrate(logits, labels):
+    """Fit the temperature on held-out maps; returns a dict for the model's metadata.
 
-    ``velocity``: (N, S, S) mm/yr; ``labels``: (N, S, S) classes or IGNORE; ``pixel_m``: (N,) metres.
-    ``is_cancelled``: checked before each map (Cancelled is raised).
+    ``logits``: the (K, S, S) logits of each of N maps (each_map_logits); ``labels``: (N, S, S)
+    classes or IGNORE.
     """
-    logits = np.concatenate([logits.reshape(len(logits), -1)
-                             for logits in each_map_logits(network, velocity, pixel_m, is_cancelled)], axis=1)
-    temperature, before, after = fit_temperature(logits, labels.reshape(-1))
-    return {"temperature": temperature, "nll_before": before, "nll_after": after, "maps": int(len(velocity))}
+    stacked = np.concatenate([map_logits.reshape(len(map_logits), -1) for map_logits in logits], axis=1)
+    temperature, before, after = fit_temperature(stacked, labels.reshape(-1))
+    return {"temperature": temperature, "nll_before": before, "nll_after": after, "maps": int(len(labels))}

@@ -41,8 +41,10 @@ def train_dense_model(datasets, config, model_path, checkpoint_path, init_path=N
         held_out = (velocity[trainer.validation], labels[trainer.validation], pixel_m[trainer.validation])
         fit_on = training_arrays(calibration_datasets, "CALIBRATION")[:3] if calibration_datasets else held_out
         report(TRAINING_SHARE)
-        fitted = calibrate(trainer.network, *fit_on, is_cancelled=is_cancelled)
-        areas = calibrate_areas(trainer.network, *fit_on, fitted["temperature"], is_cancelled)
+        fit_velocity, fit_labels, fit_pixel_m = fit_on
+        logits = list(each_map_logits(trainer.network, fit_velocity, fit_pixel_m, is_cancelled))
+        fitted = calibrate(logits, fit_labels)
+        areas = calibrate_areas(logits, fit_velocity, fit_labels, fitted["temperature"])
         scores = pixel_table_i(trainer.network, *held_out, fitted["temperature"], len(classes), is_cancelled)
     except Cancelled:
         if trainer.best_weights is not None:

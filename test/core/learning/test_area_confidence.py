@@ -10,6 +10,7 @@ from insar_deformation_detector.core.learning.area_confidence import (
     fit_area_confidence,
     isotonic,
 )
+from insar_deformation_detector.core.learning.calibration import each_map_logits
 from insar_deformation_detector.core.learning.dense_network import build_dense_network
 from insar_deformation_detector.core.synthesis.training_maps import IGNORE
 
@@ -57,5 +58,6 @@ def test_a_model_without_the_table_has_no_confidence():
 def test_a_network_is_calibrated_on_maps():
     velocity = np.zeros((3, 32, 32), np.float32)
     labels = np.zeros((3, 32, 32), np.uint8)
-    table = calibrate_areas(build_dense_network("unet_tiny", 2), velocity, labels, np.full(3, 20.0), 1.0)
+    logits = list(each_map_logits(build_dense_network("unet_tiny", 2), velocity, np.full(3, 20.0)))
+    table = calibrate_areas(logits, velocity, labels, 1.0)
     assert set(table) == {"level", "max_probability", "share_real", "areas"}

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from insar_deformation_detector.core.common.errors import Cancelled
-from insar_deformation_detector.core.learning.calibration import calibrate, fit_temperature, softmax
+from insar_deformation_detector.core.learning.calibration import each_map_logits, fit_temperature, softmax
 from insar_deformation_detector.core.learning.dense_network import build_dense_network
 from insar_deformation_detector.core.synthesis.training_maps import IGNORE
 
@@ -44,6 +44,5 @@ def test_cancel_stops_the_fit_before_the_next_map():
         asked.append(True)
         return len(asked) > 2  # after two maps
     with pytest.raises(Cancelled):
-        calibrate(build_dense_network("unet_tiny", 2), maps, np.zeros((5, 32, 32), np.uint8), np.full(5, 20.0),
-                  is_cancelled)
+        list(each_map_logits(build_dense_network("unet_tiny", 2), maps, np.full(5, 20.0), is_cancelled))
     assert len(asked) == 3
