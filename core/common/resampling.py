@@ -52,3 +52,15 @@ def resampled(array, shape, method):
     band.WriteArray(array)
     target = warped(source, shape, method)  # held: its band dies with it
     return target.GetRasterBand(1).ReadAsArray()
+
+
+def measurement_maps(sparse, shape):
+    """(2, h, w) float32 of sparse measurements on a grid of ``shape`` over the same extent.
+
+    ``sparse``: (H, W) LOS velocity in mm/yr, NaN where nothing was measured, at least as fine
+    as ``shape``. Band 0: the mean measurement in each cell (mm/yr, NaN where none); band 1: the
+    share of the cell's pixels that were measured (0-1).
+    """
+    sparse = np.asarray(sparse, dtype=np.float32)
+    measured = np.isfinite(sparse).astype(np.float32)
+    return np.stack([resampled(sparse, shape, "average"), resampled(measured, shape, "average")])

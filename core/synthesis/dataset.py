@@ -8,6 +8,9 @@ A dataset is a folder:
   NaN where unmeasured (uninterpolated datasets only); memory-mapped on read;
 * ``label_maps_00000.npy``, ...: (n, P, P) uint8 class of every pixel (255: none), in
   datasets for the dense detector only (core.synthesis.training_maps);
+* ``measurement_maps_00000.npy``, ...: (n, 2, P, P) float16, in interpolated datasets: what
+  each patch was interpolated from, the mean measurement in each pixel (mm/yr, NaN where none)
+  and the share of the pixel's ground that was measured (0-1), for the dense detector;
 * ``labels.npy``: (N,) int8 class index of every example;
 * ``examples.csv``: one row per example with its generating parameters.
 
@@ -72,20 +75,23 @@ class DatasetWriter:
         os.makedirs(self.staging)
         self.patch_size = patch_size
         self.shard_size = shard_size
-        self.labels, self.shards, self.pending, self.pending_maps = [], [], [], []
+        self.labels, self.shards, self.pending, self.pending_maps, self.pending_measurements = [], [], [], [], []
         self._csv_file = open(os.path.join(self.staging, EXAMPLES), "w", newline="", encoding="utf-8")
         self._csv = csv.DictWriter(self._csv_file, fieldnames=columns, restval="")
         self._csv.writeheader()
 
-    def add(self, patch, label, record, label_map=None):
+    def add(self, patch, label, record, label_map=None, measurements=None):
         """Append one (P, P) patch (mm/yr), its class index and its parameter record.
 
-        ``label_map``: the (P, P) class of every pixel, for datasets of the dense detector; give it
-        for every example or for none.
+        ``label_map``: the (P, P) class of every pixel, for datasets of the dense detector;
+        ``measurements``: (2, P, P) mean measurement (mm/yr, NaN where none) and measured share
+        (0-1) of every pixel. Give each for every example or for none.
         """
         self.pending.append(np.asarray(patch, dtype=np.float32))
         if label_map is not None:
             self.pending_maps.append(np.asarray(label_map, dtype=np.uint8))
+        if measurements is not None:
+            self.pending_measurements.append(np.asarray(measurements, dtype=np.float16))  # half the disk
         self.labels.append(label)
         self._csv.writerow(record)
         if len(self.pending) == self.shard_size:
@@ -100,8 +106,11 @@ class DatasetWriter:
         if self.pending_maps:
             shard["label_maps"] = f"label_maps_{len(self.shards):05d}.npy"
             np.save(os.path.join(self.staging, shard["label_maps"]), np.stack(self.pending_maps))
+        if self.pending_measurements:
+            shard["measurement_maps"] = f"measurement_maps_{len(self.shards):05d}.npy"
+            np.save(os.path.join(self.staging, shard["measurement_maps"]), np.stack(self.pending_measurements))
         self.shards.append(shard)
-        self.pending, self.pending_maps = [], []
+        self.pending, self.pending_maps, self.pending_measurements = [], [], []
 
     def commit(self, manifest):
         """Write the labels and manifest (``manifest`` plus format, counts and shards) and publish."""
@@ -147,6 +156,8 @@ class Dataset:
             self._shards = [self._load(shard["file"], mmap_mode="r") for shard in self.manifest["shards"]]
             self._label_maps = [self._load(shard["label_maps"], mmap_mode="r") if "label_maps" in shard else None
                                 for shard in self.manifest["shards"]]
+            self._measurement_maps = [self._load(shard["measurement_maps"], mmap_mode="r")
+                                      if "measurement_maps" in shard else None for shard in self.manifest["shards"]]
             self._check_arrays()
         except (KeyError, TypeError, ValueError) as error:
             raise InputError(parameter, f"{folder} is damaged ({error}); make it again with "
@@ -176,16 +187,21 @@ class Dataset:
         if count and not 0 <= self.labels.min() <= self.labels.max() < len(self.manifest["classes"]):
             raise ValueError(f"{LABELS} holds class indices outside 0..{len(self.manifest['classes']) - 1}")
         first = 0
-        for shard, patches, label_maps in zip(self.manifest["shards"], self._shards, self._label_maps):
+        for shard, patches, label_maps, measurements in zip(self.manifest["shards"], self._shards, self._label_maps,
+                                                            self._measurement_maps):
             if int(shard["first"]) != first or patches.shape != (int(shard["count"]), size, size):
                 raise ValueError(f"{shard['file']} holds {patches.shape} patches where the manifest records "
                                  f"{shard['count']} of {size} x {size} from example {first}")
             if label_maps is not None and label_maps.shape != patches.shape:
                 raise ValueError(f"{shard['label_maps']} holds {label_maps.shape} label maps for "
                                  f"{patches.shape} patches")
+            if measurements is not None and measurements.shape != (len(patches), 2, size, size):
+                raise ValueError(f"{shard['measurement_maps']} holds {measurements.shape} measurement maps for "
+                                 f"{patches.shape} patches")
             first += int(shard["count"])
-        if any(maps is None for maps in self._label_maps) and any(maps is not None for maps in self._label_maps):
-            raise ValueError("some shards have label maps and others not")
+        for name, maps in (("label maps", self._label_maps), ("measurement maps", self._measurement_maps)):
+            if any(shard is None for shard in maps) and any(shard is not None for shard in maps):
+                raise ValueError(f"some shards have {name} and others not")
         if first != count:
             raise ValueError(f"the shards hold {first} examples, the manifest {count}")
 
@@ -210,6 +226,16 @@ class Dataset:
         """The (P, P) uint8 class of every pixel of example ``index`` (255: none); dense datasets only."""
         shard = int(np.searchsorted(self._starts, index, side="right") - 1)
         return np.array(self._label_maps[shard][index - self._starts[shard]])
+
+    @property
+    def has_measurement_maps(self):
+        """Whether every example has what it was interpolated from (interpolated datasets of this version)."""
+        return bool(self._measurement_maps) and self._measurement_maps[0] is not None
+
+    def measurement_map(self, index):
+        """(2, P, P) float32 mean measurement (mm/yr, NaN where none) and measured share (0-1) of ``index``."""
+        shard = int(np.searchsorted(self._starts, index, side="right") - 1)
+        return np.asarray(self._measurement_maps[shard][index - self._starts[shard]], dtype=np.float32)
 
     def records(self):
         """The examples' parameter records (dicts of strings), in order."""

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..common.errors import InputError
 from ..common.memory import check_fits
+from ..common.resampling import measurement_maps
 from ..common.workers import ordered_results, process_pool, worker_count
 from ..interpolation.matrix_completion import MatrixCompletionSettings
 from ..interpolation.raster_interpolation import interpolate_array
@@ -208,7 +209,10 @@ def _observable_source(config, class_name, rng, geometry, east, north):
 
 
 def make_example(config, index):
-    """Example ``index``: ((P, P) float32 patch in mm/yr, class index, record dict)."""
+    """Example ``index``: ((P, P) float32 patch in mm/yr, class index, record dict, (P, P) measurements).
+
+    The measurements are the sparse patch before interpolation (mm/yr, NaN where unmeasured).
+    """
     rng = np.random.default_rng([config.seed, index])
     label = index % len(config.classes)
     pass_name = config.passes[int(rng.integers(len(config.passes)))]
@@ -225,7 +229,7 @@ def make_example(config, index):
               "atmosphere_a_mm2_yr2": a, "atmosphere_b_per_km": b,
               "noise": "noise map" if config.noise else "nugget", "nugget_mm2_yr2": nugget, **pattern,
               "measured_fraction": float(measured.mean()), "interpolation": config.interpolation}
-    return patch.astype(np.float32), label, record
+    return patch.astype(np.float32), label, record, sparse
 
 
 _WORKER_CONFIG = {}
@@ -271,8 +275,9 @@ def generate_dataset(config, folder, workers=0, progress=None, is_cancelled=None
         with process_pool(workers, _start_worker, (config,)) as pool:
             report(0.0, f"Generating {config.total} examples on {workers} process(es)")
             for chunk in ordered_results(pool, _make_chunk, chunks, 2 * workers, is_cancelled):
-                for patch, label, record in chunk:
-                    writer.add(patch, label, record)
+                for patch, label, record, sparse in chunk:
+                    writer.add(patch, label, record, measurements=None if config.interpolation == "none"
+                               else measurement_maps(sparse, sparse.shape))
                 done = len(writer.labels)
                 report(done / config.total, f"{done} of {config.total} examples")
         seconds = time.time() - started

@@ -29,7 +29,7 @@ import numpy as np
 from scipy.ndimage import zoom
 
 from ..common.grid import GridSpec
-from ..common.resampling import resampled, velocity_method
+from ..common.resampling import measurement_maps, resampled, velocity_method
 from ..common.workers import ordered_results, process_pool, worker_count
 from ..interpolation.raster_interpolation import interpolate_array
 from .atmosphere import turbulent_atmosphere
@@ -70,11 +70,13 @@ class TrainingMap:
 
     velocity: (S, S) float32 interpolated LOS velocity, mm/yr, NaN in holes.
     labels: (S, S) uint8 class index (CLASSES) or IGNORE.
+    measurements: (2, S, S) float32 of :func:`measurement_maps`: the measurements behind the map.
     record: how it was made (pixel sizes, sources, hard negatives).
     """
 
     velocity: np.ndarray
     labels: np.ndarray
+    measurements: np.ndarray
     record: dict
 
 
@@ -103,12 +105,13 @@ def make_training_map(seed, size_px=MAP_SIZE_PX):
     velocity = resampled(dense, shape, method)
     labels = resampled(native_labels, shape, "mode" if method == "average" else "nearest")
     labels[~np.isfinite(velocity)] = IGNORE
+    measurements = measurement_maps(sparse, shape)
     record = {"seed": int(seed), "pixel_m": working_pixel, "native_pixel_m": native_pixel, "native_side_px": side,
               "point_sources": scene.details["placed"]["point_source"], "tunnels": scene.details["placed"]["tunnel"],
               "measured_fraction": float(np.isfinite(sparse).mean()),
               "atmosphere_a_mm2_yr2": scene.details["atmosphere_a_mm2_yr2"],
               "atmosphere_b_per_km": scene.details["atmosphere_b_per_km"], **negatives}
-    return TrainingMap(velocity.astype(np.float32), labels.astype(np.uint8), record)
+    return TrainingMap(velocity.astype(np.float32), labels.astype(np.uint8), measurements, record)
 
 
 def _native_labels(scene, measured):
@@ -239,7 +242,7 @@ def generate_training_maps(folder, count, seed=0, size_px=MAP_SIZE_PX, workers=0
             for chunk in ordered_results(pool, _make_chunk, chunks, 2 * workers, is_cancelled):
                 for training_map in chunk:
                     writer.add(training_map.velocity, map_class(training_map.labels), training_map.record,
-                               label_map=training_map.labels)
+                               label_map=training_map.labels, measurements=training_map.measurements)
                 done = len(writer.labels)
                 report(done / count, f"{done} of {count} training maps")
         seconds = time.time() - started

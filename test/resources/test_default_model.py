@@ -37,8 +37,8 @@ def test_the_default_model_is_a_complete_three_class_model_from_synthetic_data()
 def test_the_default_model_ranks_deformation_above_atmosphere():
     config = SynthesisConfig(kind="both", count_per_class=40, seed=99, sources=WIDE_POINT_SOURCES)
     examples = [make_example(config, index) for index in range(24)]
-    patches = np.stack([patch for patch, _, _ in examples])
-    labels = np.array([label for _, label, _ in examples])
+    patches = np.stack([example[0] for example in examples])
+    labels = np.array([example[1] for example in examples])
     deformation = 1.0 - classify_patches(load_model(DEFAULT_MODEL_PATH).network, patches, DEFAULT_INTERVALS,
                                          DEFAULT_OFFSETS)[:, 0]
     assert deformation[labels > 0].mean() > deformation[labels == 0].mean() + 0.1

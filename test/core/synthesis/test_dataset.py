@@ -32,6 +32,22 @@ def test_label_maps_read_back_with_their_patches_and_a_damaged_one_is_named(tmp_
         Dataset(str(tmp_path / "maps"))
 
 
+def test_measurement_maps_read_back_and_a_damaged_one_is_named(tmp_path):
+    writer = DatasetWriter(str(tmp_path / "maps"), 4, ["index"], shard_size=2)
+    for index in range(3):
+        measurements = np.stack([np.full((4, 4), index + 0.5), np.full((4, 4), 0.25)])
+        writer.add(np.zeros((4, 4)), 0, {"index": index}, label_map=np.zeros((4, 4), np.uint8),
+                   measurements=measurements)
+    writer.commit({"classes": ["a", "b"]})
+    dataset = Dataset(str(tmp_path / "maps"))
+    assert dataset.has_measurement_maps and dataset.measurement_map(2).shape == (2, 4, 4)
+    assert dataset.measurement_map(2)[:, 0, 0].tolist() == [2.5, 0.25]
+    assert not Dataset(_plain_dataset(tmp_path)).has_measurement_maps
+    np.save(tmp_path / "maps" / "measurement_maps_00000.npy", np.zeros((2, 4, 4), np.float32))
+    with pytest.raises(InputError, match="DATASET: .* damaged .*measurement_maps_00000.npy holds"):
+        Dataset(str(tmp_path / "maps"))
+
+
 def _plain_dataset(tmp_path):
     writer = DatasetWriter(str(tmp_path / "plain"), 4, ["index"])
     writer.add(np.zeros((4, 4)), 0, {"index": 0})

@@ -22,11 +22,14 @@ def test_examples_are_reproducible_and_labelled_by_class():
     first = [make_example(config, index) for index in range(3)]
     again = make_example(config, 2)
     assert np.array_equal(first[2][0], again[0]) and first[2][2] == again[2]
-    assert [label for _, label, _ in first] == [0, 1, 2]
-    assert [record["source"] for _, _, record in first] == ["none", "mogi", "tunnel"]
+    assert [example[1] for example in first] == [0, 1, 2]
+    assert [example[2]["source"] for example in first] == ["none", "mogi", "tunnel"]
     assert not np.array_equal(first[0][0], first[1][0])
-    sparse, _, record = make_example(SynthesisConfig(kind="point", patch_size=48, interpolation="none"), 0)
+    sparse, _, record, measurements = make_example(SynthesisConfig(kind="point", patch_size=48,
+                                                                   interpolation="none"), 0)
     assert np.isnan(sparse).mean() == pytest.approx(1 - record["measured_fraction"])
+    assert np.array_equal(sparse, measurements, equal_nan=True)  # an uninterpolated patch is its measurements
+    assert np.isfinite(first[1][0]).all() and np.isnan(first[1][3]).any()  # interpolated from sparse
 
 
 def test_same_seed_same_dataset_whatever_the_workers(tmp_path):
@@ -41,6 +44,8 @@ def test_same_seed_same_dataset_whatever_the_workers(tmp_path):
     for index in range(len(one)):
         assert np.array_equal(one.patch(index), two.patch(index))
         assert np.isfinite(one.patch(index)).all()
+        mean, share = one.measurement_map(index)  # what the patch was interpolated from
+        assert ((share == 1.0) == np.isfinite(mean)).all() and 0 < share.mean() < 1
     assert one.records() == two.records()
     assert one.manifest["interpolation"] == "matrix_completion" and one.manifest["seed"] == 11
 
@@ -73,7 +78,7 @@ def test_a_folder_of_other_files_is_refused(tmp_path):
 def test_every_positive_is_measured_where_it_deforms():
     config = SynthesisConfig(kind="both", count_per_class=6, patch_size=96, interpolation="none", seed=8)
     for index in range(config.total):
-        patch, label, record = make_example(config, index)
+        patch, label, record, _ = make_example(config, index)
         if label == 0:
             assert record["footprint_measurements"] is None
         else:

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from insar_deformation_detector.core.common.grid import GridSpec
+from insar_deformation_detector.core.common.resampling import measurement_maps
 from insar_deformation_detector.core.synthesis import training_maps
 from insar_deformation_detector.core.synthesis.dataset import Dataset
 from insar_deformation_detector.core.synthesis.synthetic_scene import make_scene
@@ -47,6 +48,26 @@ def test_maps_are_written_as_a_dataset_with_label_maps(tmp_path):
     np.testing.assert_allclose(dataset.patch(1), expected.velocity, atol=1e-3)  # BLAS threads differ in workers
     assert np.array_equal(dataset.label_map(1), expected.labels)
     assert dataset.labels[1] == training_maps.map_class(expected.labels)
+    assert dataset.has_measurement_maps
+    stored = dataset.measurement_map(1)  # float16 on disk
+    np.testing.assert_allclose(stored, expected.measurements, rtol=1e-3, atol=1e-3)
+
+
+def test_measurements_are_averaged_onto_the_maps_grid_with_their_share():
+    sparse = np.full((4, 4), np.nan, np.float32)
+    sparse[0, 0], sparse[0, 1], sparse[3, 3] = 2.0, 4.0, -1.0
+    mean, share = measurement_maps(sparse, (2, 2))
+    np.testing.assert_allclose(mean, [[3.0, np.nan], [np.nan, -1.0]])  # mm/yr, NaN where none
+    np.testing.assert_allclose(share, [[0.5, 0.0], [0.0, 0.25]])
+    same = measurement_maps(sparse, (4, 4))
+    assert np.array_equal(same[0], sparse, equal_nan=True) and same[1].sum() == 3.0
+
+
+def test_a_training_maps_measurements_lie_inside_its_coverage():
+    training_map = make_training_map(7, size_px=64)
+    mean, share = training_map.measurements
+    assert ((share > 0) == np.isfinite(mean)).all() and 0.0 < share.max() <= 1.0
+    assert not (np.isfinite(mean) & np.isnan(training_map.velocity)).any()  # every measurement was interpolated
 
 
 @pytest.mark.parametrize("labels,expected", [([[0, 0], [IGNORE, 0]], 0), ([[2, 2], [1, 0]], 2), ([[1, 0], [0, 0]], 1)])
