@@ -34,12 +34,15 @@ CALIBRATION_SEED = 7_000_001  # never a training seed, never a benchmark seed (b
 
 
 def ensure_maps(folder, count, seed):
-    """The training-map dataset in ``folder``, generated unless one of ``count`` maps from ``seed`` is there."""
+    """The training-map dataset in ``folder``, generated unless one of ``count`` maps from ``seed`` is there.
+
+    A set made before training maps kept their measurements is made again.
+    """
     manifest = os.path.join(folder, "manifest.json")
     if os.path.isfile(manifest):
         with open(manifest, encoding="utf-8") as handle:
             recorded = json.load(handle)
-        if recorded.get("count") == count and recorded.get("seed") == seed:
+        if recorded.get("count") == count and recorded.get("seed") == seed and Dataset(folder).has_measurement_maps:
             return Dataset(folder)
     os.makedirs(os.path.dirname(folder), exist_ok=True)
     summary = generate_training_maps(folder, count, seed,

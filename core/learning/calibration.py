@@ -16,13 +16,18 @@ TEMPERATURE_RANGE = (0.2, 5.0)
 MAX_PIXELS = 2_000_000  # known pixels kept for the fit (a random subset beyond this)
 
 
-def map_logits(network, velocity, pixel_m):
-    """(K, S, S) float32 logits of one (S, S) velocity map (mm/yr) with ``pixel_m`` metre pixels."""
+def map_logits(network, velocity, pixel_m, measurements=None):
+    """(K, S, S) float32 logits of one (S, S) velocity map (mm/yr) with ``pixel_m`` metre pixels.
+
+    ``measurements``: (2, S, S) what the map was interpolated from (dense_network.network_input;
+    None: a dense map, its own measurement).
+    """
     import torch
 
     network.eval()
+    image = network_input(velocity, pixel_m=pixel_m, measurements=measurements, channels=network.input_channels)
     with torch.no_grad():
-        return network(torch.from_numpy(network_input(velocity, pixel_m=pixel_m)[None]))[0].numpy()
+        return network(torch.from_numpy(image[None]))[0].numpy()
 
 
 def softmax(logits, temperature=1.0):
@@ -57,12 +62,12 @@ def fit_temperature(logits, labels, seed=0):
     return float(np.exp(best.x)), nll(0.0), float(best.fun)
 
 
-def each_map_logits(network, velocity, pixel_m, is_cancelled=None):
-    """Yield the (K, S, S) logits of each (S, S) map of ``velocity`` (N, S, S); Cancelled when asked."""
-    for map_velocity, pixel in zip(velocity, pixel_m):
+def each_map_logits(network, maps, is_cancelled=None):
+    """Yield the (K, S, S) logits of each map of ``maps`` (dense_training.LabelledMaps); Cancelled when asked."""
+    for velocity, pixel, measurements in zip(maps.velocity, maps.pixel_m, maps.measurements):
         if is_cancelled is not None and is_cancelled():
             raise Cancelled()
-        yield map_logits(network, map_velocity, pixel)
+        yield map_logits(network, velocity, pixel, measurements)
 
 
 def calibrate(logits, labels):

@@ -5,12 +5,14 @@
 * Window datasets (one class per patch, core.synthesis.training_examples, the Table I
   protocol): per window, a window being deformation when its most likely deforming pixel has
   P(deformation) >= 0.5, that is when detection would draw an area inside it at 0.5; its kind is
-  that pixel's likelier kind. Patches are resampled to the model's working pixel size first.
+  that pixel's likelier kind. Patches are resampled to the model's working pixel size first,
+  with the measurements they were interpolated from where the dataset keeps them (else the
+  patch stands for its own measurements, as a dense map does).
 """
 import numpy as np
 
 from ..common.errors import Cancelled, InputError
-from ..common.resampling import resampled, velocity_method
+from ..common.resampling import measurement_maps, resampled, velocity_method
 from .calibration import map_logits, softmax
 from .dense_model_training import pixel_table_i
 from .dense_network import SIZE_MULTIPLE, working_pixel_m
@@ -32,12 +34,11 @@ def evaluate_dense(model, datasets, progress=None, is_cancelled=None):
         raise InputError("DATASET", "mixes training maps and window datasets; evaluate one kind at a time")
     temperature = float(model.metadata.get("temperature", 1.0))
     if kinds.pop():
-        velocity, labels, pixel_m, classes = training_arrays(datasets)
-        if list(classes) != list(model.classes):
-            raise InputError("DATASET", f"has the classes {', '.join(classes)}; the model knows "
+        maps = training_arrays(datasets)
+        if list(maps.classes) != list(model.classes):
+            raise InputError("DATASET", f"has the classes {', '.join(maps.classes)}; the model knows "
                                         f"{', '.join(model.classes)}")
-        scores = pixel_table_i(model.network, velocity, labels, pixel_m, temperature, len(model.classes),
-                               is_cancelled)
+        scores = pixel_table_i(model.network, maps, temperature, is_cancelled)
         return {**scores, "classes": model.classes, "unit": "pixels"}
     examples = Examples(datasets)
     labels = model_labels(examples, model.classes)
@@ -60,7 +61,10 @@ def window_classes(model, examples, pixel_m, temperature, progress=None, is_canc
         if is_cancelled is not None and is_cancelled():
             raise Cancelled()
         patch = resampled(examples.patch(position), (target, target), velocity_method(side, target))
-        probabilities = softmax(map_logits(model.network, patch, working), temperature)
+        measured = examples.measurements(position)
+        if measured is not None:
+            measured = measurement_maps(np.where(measured[1] > 0, measured[0], np.nan), (target, target))
+        probabilities = softmax(map_logits(model.network, patch, working, measured), temperature)
         deforming = 1.0 - probabilities[0]
         peak = np.unravel_index(int(np.nanargmax(deforming)), deforming.shape)
         if deforming[peak] >= 0.5:

@@ -30,22 +30,21 @@ def train_dense_model(datasets, config, model_path, checkpoint_path, init_path=N
     %), confusion ((C, C) per pixel), calibration and the model's metadata. On Cancel the best
     weights so far (if any) are written to ``model_path`` and Cancelled is raised.
     """
-    velocity, labels, pixel_m, classes = training_arrays(datasets)
-    trainer = DenseTrainer(velocity, labels, pixel_m, classes, config, checkpoint_path, log)
+    maps = training_arrays(datasets)
+    trainer = DenseTrainer(maps, config, checkpoint_path, log)
     if init_path and trainer.step == 0:
         _start_from(trainer, init_path)
     report = progress or (lambda fraction: None)
     try:
         trainer.run(lambda fraction: report(TRAINING_SHARE * fraction), is_cancelled)
         trainer.network.load_state_dict(trainer.best_weights)
-        held_out = (velocity[trainer.validation], labels[trainer.validation], pixel_m[trainer.validation])
-        fit_on = training_arrays(calibration_datasets, "CALIBRATION")[:3] if calibration_datasets else held_out
+        held_out = maps.subset(trainer.validation)
+        fit_on = training_arrays(calibration_datasets, "CALIBRATION") if calibration_datasets else held_out
         report(TRAINING_SHARE)
-        fit_velocity, fit_labels, fit_pixel_m = fit_on
-        logits = list(each_map_logits(trainer.network, fit_velocity, fit_pixel_m, is_cancelled))
-        fitted = calibrate(logits, fit_labels)
-        areas = calibrate_areas(logits, fit_velocity, fit_labels, fitted["temperature"])
-        scores = pixel_table_i(trainer.network, *held_out, fitted["temperature"], len(classes), is_cancelled)
+        logits = list(each_map_logits(trainer.network, fit_on, is_cancelled))
+        fitted = calibrate(logits, fit_on.labels)
+        areas = calibrate_areas(logits, fit_on.velocity, fit_on.labels, fitted["temperature"])
+        scores = pixel_table_i(trainer.network, held_out, fitted["temperature"], is_cancelled)
     except Cancelled:
         if trainer.best_weights is not None:
             trainer.network.load_state_dict(trainer.best_weights)
@@ -65,22 +64,25 @@ def _start_from(trainer, init_path):
     if model.family != DENSE:
         raise InputError("INIT_WEIGHTS", f"{init_path} is a {model.family} model; a dense architecture starts from "
                                          "a dense model or from scratch")
-    if model.metadata["architecture"] != trainer.config.architecture or list(model.classes) != list(trainer.classes):
+    classes = trainer.maps.classes
+    if (model.metadata["architecture"] != trainer.config.architecture or list(model.classes) != list(classes)
+            or model.network.input_channels != trainer.network.input_channels):
         raise InputError("INIT_WEIGHTS", f"{init_path} is a {model.metadata['architecture']} for "
-                                         f"{', '.join(model.classes)}; this run trains a {trainer.config.architecture}"
-                                         f" for {', '.join(trainer.classes)}")
+                                         f"{', '.join(model.classes)} reading {model.network.input_channels} input "
+                                         f"channels; this run trains a {trainer.config.architecture} for "
+                                         f"{', '.join(classes)} reading {trainer.network.input_channels}")
     trainer.network.load_state_dict(model.network.state_dict())
 
 
-def pixel_table_i(network, velocity, labels, pixel_m, temperature, class_count, is_cancelled=None):
-    """Table I metrics (%) and confusion matrix per pixel of labelled maps, as detection decides.
+def pixel_table_i(network, maps, temperature, is_cancelled=None):
+    """Table I metrics (%) and confusion matrix per pixel of ``maps`` (LabelledMaps), as detection decides.
 
-    ``velocity``: (N, S, S) mm/yr; ``labels``: (N, S, S) classes or IGNORE (skipped); ``pixel_m``:
-    (N,) metres. A pixel is deformation when 1 - P(no deformation) >= 0.5 (its kind: the likelier
-    one); P from the logits divided by ``temperature``. ``is_cancelled``: checked before each map.
+    Pixels labelled IGNORE are skipped. A pixel is deformation when 1 - P(no deformation) >= 0.5
+    (its kind: the likelier one); P from the logits divided by ``temperature``. ``is_cancelled``:
+    checked before each map.
     """
     truth, predicted = [], []
-    for logits, map_labels in zip(each_map_logits(network, velocity, pixel_m, is_cancelled), labels):
+    for logits, map_labels in zip(each_map_logits(network, maps, is_cancelled), maps.labels):
         probabilities = softmax(logits, temperature)
         kind = 1 + np.argmax(probabilities[1:], axis=0)
         said = np.where(probabilities[0] <= 0.5, kind, 0)
@@ -89,4 +91,4 @@ def pixel_table_i(network, velocity, labels, pixel_m, temperature, class_count, 
         predicted.append(said[known])
     truth, predicted = np.concatenate(truth), np.concatenate(predicted)
     return {"metrics": table_i_metrics(truth, predicted),
-            "confusion": confusion_matrix(truth, predicted, class_count).tolist()}
+            "confusion": confusion_matrix(truth, predicted, len(maps.classes)).tolist()}

@@ -6,9 +6,9 @@ window lattice. It is fully convolutional and batch-normalised, and every layer 
 neighbourhood, so a whole tile is one forward pass and the tile size does not change the answer
 beyond the halo the caller keeps.
 
-Input: (N, INPUT_CHANNELS, H, W) float32 at the map's working pixel size, H and W multiples of
-SIZE_MULTIPLE (see :func:`network_input`). Output: (N, K, H, W) logits of the K classes of the
-training data, class 0 "no deformation".
+Input: (N, C, H, W) float32 (C: the first FIRST_CHANNELS or all INPUT_CHANNELS) at the map's
+working pixel size, H and W multiples of SIZE_MULTIPLE (see :func:`network_input`). Output:
+(N, K, H, W) logits of the K classes of the training data, class 0 "no deformation".
 """
 import numpy as np
 
@@ -22,30 +22,47 @@ DENSE_ARCHITECTURES = {
 }
 WIDTHS = {"unet_small": (12, 24, 48, 96), "unet_tiny": (4, 8, 16, 32)}
 SIZE_MULTIPLE = 2 ** 3  # three halvings between the four scales
-INPUT_CHANNELS = 3  # velocity / VELOCITY_SCALE_MM_YR, coverage, pixel size
-INPUT_CHANNEL_NAMES = ["velocity_mm_yr_over_10", "coverage", "log2_pixel_over_20m_over_2"]
+INPUT_CHANNEL_NAMES = ["velocity_mm_yr_over_10", "coverage", "log2_pixel_over_20m_over_2",
+                       "measurement_mm_yr_over_10", "measured_share"]
+INPUT_CHANNELS = len(INPUT_CHANNEL_NAMES)
+FIRST_CHANNELS = 3  # models made before the measurement channels see only the first three
 VELOCITY_SCALE_MM_YR = 10.0  # velocities enter as v / 10: +-10 mm/yr maps to +-1
 VELOCITY_CLIP_MM_YR = 100.0  # beyond this magnitude velocities are clipped (units mistakes, spikes)
 
 
-def network_input(velocity, reference=None, pixel_m=MODEL_PIXEL_M):
-    """(3, H, W) float32 network input of an (H, W) velocity map in mm/yr with ``pixel_m`` metre pixels.
+def network_input(velocity, reference=None, pixel_m=MODEL_PIXEL_M, measurements=None, channels=INPUT_CHANNELS):
+    """(channels, H, W) float32 network input of an (H, W) velocity map in mm/yr with ``pixel_m`` metre pixels.
 
     Channel 0: the velocity minus ``reference`` (mm/yr: a number or an (H, W) array; None: the
-    map's median), clipped to
-    +-VELOCITY_CLIP_MM_YR and divided by VELOCITY_SCALE_MM_YR, 0 in holes. Channel 1: coverage,
-    1 where the map has a value and 0 in holes (NaN), so holes are never read as stable or
-    deforming ground. Channel 2: log2(pixel_m / MODEL_PIXEL_M) / 2 everywhere, so the network
-    knows how much ground a pixel covers (0 at 20 m, 1.16 at 100 m). Training centres each crop
-    on its median; detection passes a local median surface (core.detection.reference_surface).
+    map's median), clipped to +-VELOCITY_CLIP_MM_YR and divided by VELOCITY_SCALE_MM_YR, 0 in
+    holes. Channel 1: coverage, 1 where the map has a value and 0 in holes (NaN), so holes are
+    never read as stable or deforming ground. Channel 2: log2(pixel_m / MODEL_PIXEL_M) / 2
+    everywhere, so the network knows how much ground a pixel covers (0 at 20 m, 1.16 at 100 m).
+    Channels 3 and 4 say what the map was interpolated from: ``measurements`` (2, H, W), the
+    mean measurement in each pixel (mm/yr, NaN where none) and the share of the pixel measured
+    (0-1, core.common.resampling.measurement_maps); channel 3 is that mean about the same
+    reference, scaled as channel 0 and 0 where nothing was measured, channel 4 the share. None
+    means the map is its own measurement (a dense map). Training centres each crop on its
+    median; detection passes a local median surface (core.detection.reference_surface).
+    ``channels``: how many of the channels to return (a model's input_channels).
     """
     velocity = np.asarray(velocity, dtype=np.float32)
     covered = np.isfinite(velocity)
     if reference is None:
         reference = float(np.median(velocity[covered])) if covered.any() else 0.0
-    centred = np.clip(np.where(covered, velocity - reference, 0.0), -VELOCITY_CLIP_MM_YR, VELOCITY_CLIP_MM_YR)
     scale = np.full(velocity.shape, np.log2(pixel_m / MODEL_PIXEL_M) / 2.0, dtype=np.float32)
-    return np.stack([centred / VELOCITY_SCALE_MM_YR, covered, scale]).astype(np.float32)
+    layers = [_centred(velocity, reference), covered, scale]
+    if channels > FIRST_CHANNELS:
+        mean, share = (velocity, covered) if measurements is None else measurements
+        layers += [_centred(mean, reference), np.where(np.isfinite(mean), share, 0.0)]
+    return np.stack(layers[:channels]).astype(np.float32)
+
+
+def _centred(values, reference):
+    """``values`` (mm/yr, NaN: none) minus ``reference``, clipped and scaled for the network; 0 where NaN."""
+    finite = np.isfinite(values)
+    centred = np.clip(np.where(finite, values - reference, 0.0), -VELOCITY_CLIP_MM_YR, VELOCITY_CLIP_MM_YR)
+    return centred / VELOCITY_SCALE_MM_YR
 
 
 def working_pixel_m(metadata, pixel_m):
@@ -58,8 +75,11 @@ def working_pixel_m(metadata, pixel_m):
     return clipped_pixel_m(pixel_m, finest, float(metadata.get("coarsest_pixel_m", finest)))
 
 
-def build_dense_network(architecture, class_count):
-    """A freshly initialised U-Net of ``architecture`` (a DENSE_ARCHITECTURES key) with ``class_count`` outputs."""
+def build_dense_network(architecture, class_count, input_channels=INPUT_CHANNELS):
+    """A freshly initialised U-Net of ``architecture`` (a DENSE_ARCHITECTURES key) with ``class_count`` outputs.
+
+    ``input_channels``: how many of INPUT_CHANNEL_NAMES it reads (the network's ``input_channels``).
+    """
     require("torch")
     import torch
     from torch import nn
@@ -74,8 +94,9 @@ def build_dense_network(architecture, class_count):
 
         def __init__(self, widths):
             super().__init__()
+            self.input_channels = input_channels
             self.down = nn.ModuleList()
-            previous = INPUT_CHANNELS
+            previous = input_channels
             for width in widths:
                 self.down.append(block(previous, width))
                 previous = width

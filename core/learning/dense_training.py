@@ -18,11 +18,12 @@ import numpy as np
 from ..common.dependencies import require
 from ..common.errors import Cancelled, InputError
 from ..synthesis.training_maps import COARSEST_PIXEL_M, IGNORE, MODEL_PIXEL_M
-from .calibration import map_logits
+from .calibration import each_map_logits
 from .dense_network import DENSE_ARCHITECTURES, INPUT_CHANNEL_NAMES, SIZE_MULTIPLE, build_dense_network, network_input
 
 CHECKPOINT_STEPS = 100
 VALIDATION_STEPS = 200  # steps between validations (and best-model updates)
+DENSE_INPUT_SHARE = 0.2  # of training crops that stand for their own measurements (dense input maps)
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,33 @@ class DenseTrainingConfig:
             raise InputError("BATCH_SIZE", f"must lie in [1, 1024] crops, got {self.batch_size}")
 
 
-def training_arrays(datasets, parameter="DATASET"):
-    """(velocity (N, S, S) mm/yr, labels (N, S, S), pixel_m (N,) metres, classes) of labelled-map datasets.
+@dataclass
+class LabelledMaps:
+    """N labelled maps of S x S pixels, as the dense detector trains and is scored on.
 
-    ``datasets``: core.synthesis.dataset.Dataset objects with a label per pixel (training maps),
-    of one map size and one list of classes. A map's pixel size is its record's "pixel_m", else
-    MODEL_PIXEL_M (maps made before pixel sizes varied).
+    velocity: (N, S, S) interpolated velocity, mm/yr, NaN in holes; labels: (N, S, S) class or
+    IGNORE; pixel_m: (N,) each map's pixel size, metres; measurements: (N, 2, S, S) what each
+    map was interpolated from (core.common.resampling.measurement_maps); classes: names.
+    """
+
+    velocity: np.ndarray
+    labels: np.ndarray
+    pixel_m: np.ndarray
+    measurements: np.ndarray
+    classes: list
+
+    def subset(self, indices):
+        """The maps at ``indices`` (an index array)."""
+        return LabelledMaps(self.velocity[indices], self.labels[indices], self.pixel_m[indices],
+                            self.measurements[indices], self.classes)
+
+
+def training_arrays(datasets, parameter="DATASET"):
+    """The LabelledMaps of labelled-map datasets (core.synthesis.dataset.Dataset).
+
+    ``datasets``: training maps of one map size and one list of classes. A map's pixel size is
+    its record's "pixel_m", else MODEL_PIXEL_M (maps made before pixel sizes varied); maps made
+    before measurements were kept count as their own measurements (dense maps).
     """
     for dataset in datasets:
         if not dataset.has_label_maps:
@@ -75,16 +97,24 @@ def training_arrays(datasets, parameter="DATASET"):
     labels = np.stack([dataset.label_map(index) for dataset in datasets for index in range(len(dataset))])
     pixel_m = np.array([float(record.get("pixel_m") or MODEL_PIXEL_M)
                         for dataset in datasets for record in dataset.records()])
-    return velocity, labels, pixel_m, list(datasets[0].classes)
+    measurements = np.stack([dataset.measurement_map(index) if dataset.has_measurement_maps
+                             else _own_measurements(dataset.patch(index))
+                             for dataset in datasets for index in range(len(dataset))])
+    return LabelledMaps(velocity, labels, pixel_m, measurements, list(datasets[0].classes))
+
+
+def _own_measurements(velocity):
+    """(2, S, S) measurements of a dense map: its own values, measured wherever it has one."""
+    return np.stack([velocity, np.isfinite(velocity)]).astype(np.float32)
 
 
 def dense_model_metadata(trainer, plugin_version, training=None):
     """The model-file metadata of a finished ``trainer``'s best weights (core.learning.model_file)."""
     config = trainer.config
-    return {"family": "dense", "architecture": config.architecture, "classes": list(trainer.classes),
+    return {"family": "dense", "architecture": config.architecture, "classes": list(trainer.maps.classes),
             "pixel_size_m": MODEL_PIXEL_M, "coarsest_pixel_m": COARSEST_PIXEL_M,
             "input_channels": list(INPUT_CHANNEL_NAMES),
-            "training": {"maps": len(trainer.velocity), "seed": config.seed, "steps": trainer.step,
+            "training": {"maps": len(trainer.maps.velocity), "seed": config.seed, "steps": trainer.step,
                          "batch_size": config.batch_size, "crop_px": config.crop_px,
                          "class_weights": list(config.class_weights), **(training or {})},
             "validation": {"pixel_f1": trainer.best, "history": trainer.history},
@@ -102,15 +132,21 @@ def pixel_scores(predicted, labels):
     return {"pixel_precision": precision, "pixel_recall": recall, "pixel_f1": f1}
 
 
-def random_crop(velocity, labels, pixel_m, size, rng):
-    """A (3, size, size) network input and (size, size) labels cut at random, turned, flipped and negated.
+def random_crop(maps, index, size, rng):
+    """A network input and (size, size) labels of map ``index`` of ``maps`` (LabelledMaps), cut at random.
 
-    ``velocity``: (S, S) mm/yr with ``pixel_m`` metre pixels; ``labels``: (S, S) classes.
+    The crop is turned, flipped and negated at random, and in DENSE_INPUT_SHARE of crops the
+    map stands for its own measurements, as a dense map handed to detection does.
     """
+    velocity, labels = maps.velocity[index], maps.labels[index]
     top, left = (int(rng.integers(0, side - size + 1)) for side in velocity.shape)
     sign = rng.choice((-1.0, 1.0))
-    image = network_input(sign * velocity[top:top + size, left:left + size], pixel_m=pixel_m)
-    target = labels[top:top + size, left:left + size]
+    rows, cols = slice(top, top + size), slice(left, left + size)
+    measurements = None
+    if rng.random() >= DENSE_INPUT_SHARE:
+        measurements = maps.measurements[index][:, rows, cols] * np.array([sign, 1.0], dtype=np.float32)[:, None, None]
+    image = network_input(sign * velocity[rows, cols], pixel_m=maps.pixel_m[index], measurements=measurements)
+    target = labels[rows, cols]
     turns = int(rng.integers(4))
     image, target = np.rot90(image, turns, axes=(1, 2)), np.rot90(target, turns)
     if rng.integers(2):
@@ -119,22 +155,17 @@ def random_crop(velocity, labels, pixel_m, size, rng):
 
 
 class DenseTrainer:
-    """One resumable training run over labelled maps; see :meth:`run`.
+    """One resumable training run over ``maps`` (LabelledMaps); see :meth:`run`."""
 
-    ``velocity``: (N, S, S) mm/yr; ``labels``: (N, S, S) classes or IGNORE; ``pixel_m``: (N,)
-    each map's pixel size in metres.
-    """
-
-    def __init__(self, velocity, labels, pixel_m, classes, config, checkpoint_path, log=None):
+    def __init__(self, maps, config, checkpoint_path, log=None):
         require("torch")
         import torch
 
-        config.validate(velocity.shape[1])
-        self.torch = torch
-        self.velocity, self.labels, self.classes, self.config = velocity, labels, tuple(classes), config
-        self.pixel_m = np.asarray(pixel_m, dtype=float)
-        held_out = max(1, int(round(len(velocity) * config.validation_fraction)))
-        order = np.random.default_rng(config.seed).permutation(len(velocity))
+        config.validate(maps.velocity.shape[1])
+        self.torch, self.maps, self.config = torch, maps, config
+        classes = maps.classes
+        held_out = max(1, int(round(len(maps.velocity) * config.validation_fraction)))
+        order = np.random.default_rng(config.seed).permutation(len(maps.velocity))
         self.validation, self.training = np.sort(order[:held_out]), order[held_out:]
         torch.manual_seed(config.seed)
         self.network = build_dense_network(config.architecture, len(classes))
@@ -175,8 +206,7 @@ class DenseTrainer:
         torch = self.torch
         rng = np.random.default_rng([self.config.seed, self.step])
         picks = rng.choice(self.training, self.config.batch_size)
-        crops = [random_crop(self.velocity[index], self.labels[index], self.pixel_m[index], self.config.crop_px, rng)
-                 for index in picks]
+        crops = [random_crop(self.maps, index, self.config.crop_px, rng) for index in picks]
         images = torch.from_numpy(np.stack([image for image, _ in crops]))
         targets = torch.from_numpy(np.stack([target for _, target in crops]).astype(np.int64))
         for group in self.optimiser.param_groups:
@@ -189,14 +219,11 @@ class DenseTrainer:
         self.step += 1
         return loss.item()
 
-    def predict(self, velocity, pixel_m):
-        """(S, S) predicted classes of one (S, S) velocity map (mm/yr, S a multiple of SIZE_MULTIPLE)."""
-        return map_logits(self.network, velocity, pixel_m).argmax(0)
-
     def validate(self):
         """Pixel scores of the held-out maps; keeps the best weights."""
-        predicted = np.stack([self.predict(self.velocity[index], self.pixel_m[index]) for index in self.validation])
-        scores = pixel_scores(predicted, self.labels[self.validation])
+        held_out = self.maps.subset(self.validation)
+        predicted = np.stack([logits.argmax(0) for logits in each_map_logits(self.network, held_out)])
+        scores = pixel_scores(predicted, held_out.labels)
         if scores["pixel_f1"] > self.best:
             self.best = scores["pixel_f1"]
             self.best_weights = {name: tensor.clone() for name, tensor in self.network.state_dict().items()}

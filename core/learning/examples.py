@@ -63,6 +63,17 @@ class Examples:
             return np.asarray(self.real_negatives[index], dtype=np.float32)
         return self.datasets[owner].patch(int(index))
 
+    def measurements(self, position):
+        """The (2, P, P) float32 measurements example ``position`` was interpolated from, or None.
+
+        Mean measurement (mm/yr, NaN where none) and measured share of each pixel
+        (core.synthesis.dataset); None for real negatives and datasets that do not keep them.
+        """
+        owner, index = self._owners[position], self._indices[position]
+        if owner < 0 or not self.datasets[owner].has_measurement_maps:
+            return None
+        return self.datasets[owner].measurement_map(int(index))
+
     def subset(self, positions):
         """The patches of ``positions`` as a lazy sequence (read one at a time)."""
         return PatchSubset(self, positions)

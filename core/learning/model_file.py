@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ..common.dependencies import require
 from ..common.errors import InputError
-from .dense_network import DENSE_ARCHITECTURES, INPUT_CHANNEL_NAMES, build_dense_network
+from .dense_network import DENSE_ARCHITECTURES, FIRST_CHANNELS, INPUT_CHANNEL_NAMES, build_dense_network
 from .networks import ARCHITECTURES, build_network
 
 FORMAT = "insardefo-model"
@@ -125,9 +125,12 @@ def _checked_metadata(document, path, parameter):
     if metadata["architecture"] not in architectures:
         raise InputError(parameter, f"{path} uses the architecture {metadata['architecture']!r}, which this "
                                     f"plugin does not know ({', '.join(architectures)})")
-    if family == DENSE and metadata["input_channels"] != INPUT_CHANNEL_NAMES:
+    channels = metadata.get("input_channels")
+    if family == DENSE and not (isinstance(channels, list) and len(channels) >= FIRST_CHANNELS
+                                and channels == INPUT_CHANNEL_NAMES[:len(channels)]):
         raise InputError(parameter, f"{path} expects the input channels {metadata['input_channels']}; this plugin "
-                                    f"gives {INPUT_CHANNEL_NAMES}. Use a model made by this version or retrain")
+                                    f"gives {INPUT_CHANNEL_NAMES} (or their first {FIRST_CHANNELS}). Use a model "
+                                    "made by this version or retrain")
     classes = metadata["classes"]
     if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(name, str) for name in classes)):
         raise InputError(parameter, f"{path} has invalid classes {classes!r}")
@@ -205,7 +208,8 @@ def load_model(path, parameter="MODEL", device="cpu"):
     """Read, check and build the model in ``path`` on ``device``; InputError naming ``parameter`` if bad."""
     metadata, weights = read_model_file(path, parameter)
     build = FAMILIES[metadata.get("family", WINDOWS)][1]
-    network = build(metadata["architecture"], len(metadata["classes"]))
+    inputs = {"input_channels": len(metadata["input_channels"])} if metadata.get("family") == DENSE else {}
+    network = build(metadata["architecture"], len(metadata["classes"]), **inputs)
     own = network.state_dict()
     mismatched = [name for name in own if name not in weights or tuple(weights[name].shape) != tuple(own[name].shape)]
     unexpected = [name for name in weights if name not in own]

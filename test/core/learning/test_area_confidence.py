@@ -12,6 +12,7 @@ from insar_deformation_detector.core.learning.area_confidence import (
 )
 from insar_deformation_detector.core.learning.calibration import each_map_logits
 from insar_deformation_detector.core.learning.dense_network import build_dense_network
+from insar_deformation_detector.core.learning.dense_training import LabelledMaps
 from insar_deformation_detector.core.synthesis.training_maps import IGNORE
 
 
@@ -58,6 +59,7 @@ def test_a_model_without_the_table_has_no_confidence():
 def test_a_network_is_calibrated_on_maps():
     velocity = np.zeros((3, 32, 32), np.float32)
     labels = np.zeros((3, 32, 32), np.uint8)
-    logits = list(each_map_logits(build_dense_network("unet_tiny", 2), velocity, np.full(3, 20.0)))
+    maps = LabelledMaps(velocity, labels, np.full(3, 20.0), np.zeros((3, 2, 32, 32), np.float32), ["a", "b"])
+    logits = list(each_map_logits(build_dense_network("unet_tiny", 2), maps))
     table = calibrate_areas(logits, velocity, labels, 1.0)
     assert set(table) == {"level", "max_probability", "share_real", "areas"}

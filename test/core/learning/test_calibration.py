@@ -5,6 +5,7 @@ import pytest
 from insar_deformation_detector.core.common.errors import Cancelled
 from insar_deformation_detector.core.learning.calibration import each_map_logits, fit_temperature, softmax
 from insar_deformation_detector.core.learning.dense_network import build_dense_network
+from insar_deformation_detector.core.learning.dense_training import LabelledMaps
 from insar_deformation_detector.core.synthesis.training_maps import IGNORE
 
 
@@ -37,12 +38,13 @@ def test_softmax_sums_to_one_and_a_higher_temperature_flattens_it():
 
 
 def test_cancel_stops_the_fit_before_the_next_map():
-    maps = np.zeros((5, 32, 32), np.float32)
+    maps = LabelledMaps(np.zeros((5, 32, 32), np.float32), np.zeros((5, 32, 32), np.uint8), np.full(5, 20.0),
+                        np.zeros((5, 2, 32, 32), np.float32), ["a", "b"])
     asked = []
 
     def is_cancelled():
         asked.append(True)
         return len(asked) > 2  # after two maps
     with pytest.raises(Cancelled):
-        list(each_map_logits(build_dense_network("unet_tiny", 2), maps, np.full(5, 20.0), is_cancelled))
+        list(each_map_logits(build_dense_network("unet_tiny", 2), maps, is_cancelled))
     assert len(asked) == 3

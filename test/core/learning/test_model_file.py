@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from insar_deformation_detector.core.common.errors import InputError
-from insar_deformation_detector.core.learning.dense_network import INPUT_CHANNELS
+from insar_deformation_detector.core.learning.dense_network import (
+    FIRST_CHANNELS,
+    INPUT_CHANNEL_NAMES,
+    INPUT_CHANNELS,
+    build_dense_network,
+)
 from insar_deformation_detector.core.learning.model_file import (
     DEFAULT_MODEL_PATH,
     load_model,
@@ -103,3 +108,10 @@ def test_an_unknown_family_missing_pixel_size_or_other_input_channels_are_refuse
     save_model(str(tmp_path / "older.pt"), network, {**metadata, "input_channels": ["velocity", "coverage"]})
     with pytest.raises(InputError, match="MODEL: .* expects the input channels .* retrain"):
         load_model(str(tmp_path / "older.pt"))
+
+
+def test_a_dense_model_of_the_first_three_input_channels_still_loads(dense_model, tmp_path):
+    metadata = {**read_model_file(dense_model)[0], "input_channels": INPUT_CHANNEL_NAMES[:FIRST_CHANNELS]}
+    save_model(str(tmp_path / "three.pt"), build_dense_network("unet_tiny", 3, input_channels=FIRST_CHANNELS),
+               metadata)
+    assert load_model(str(tmp_path / "three.pt")).network.input_channels == FIRST_CHANNELS
