@@ -56,7 +56,7 @@ def scene_rows(folder, model, work, min_peak):
     """([dict] of the scene in ``folder``'s sources, [dict] of its false areas at 0.5); see the module."""
     dense_path = os.path.join(folder, "dense.tif")
     probability, areas_path = os.path.join(work, "p.tif"), os.path.join(work, "a.gpkg")
-    detect_dense_raster(dense_path, model, probability)
+    detect_dense_raster(dense_path, model, probability, measurements_path=os.path.join(folder, "sparse.tif"))
     contour_areas(probability, (0.5,), areas_path, probability_path=probability)
     areas_source = ogr.Open(areas_path)
     areas = [(feature.GetGeometryRef().Clone(), feature.GetField("max_probability"))

@@ -182,7 +182,7 @@ def run_methods(paths, models, folder, results):
         probability, areas = os.path.join(folder, f"p_{name}.tif"), os.path.join(folder, f"a_{name}.gpkg")
         started = time.perf_counter()
         if model.family == "dense":
-            detect_dense_raster(paths["dense"], model, probability)
+            detect_dense_raster(paths["dense"], model, probability, measurements_path=paths["sparse"])
         else:
             detect_raster(paths["dense"], model, probability)
         seconds = time.perf_counter() - started

@@ -170,7 +170,8 @@ class DetectAlgorithm(InsarAlgorithm):
                 classify = progress_reporter(feedback, share, 1.0 - AREAS_SHARE)
                 if model.family == "dense":
                     summary = detect_dense_raster(velocity, model, staged[0], kinds_path, device=device,
-                                                  progress=classify, is_cancelled=feedback.isCanceled)
+                                                  progress=classify, is_cancelled=feedback.isCanceled,
+                                                  measurements_path=measurements)
                     feedback.pushInfo(f"{summary['width']} x {summary['height']} px classified at "
                                       f"{summary['working_pixel_m']:.1f} m pixels ({summary['model_grid'][1]} x "
                                       f"{summary['model_grid'][0]}), {summary['tiles']} tile(s), "

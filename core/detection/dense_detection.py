@@ -7,7 +7,9 @@ ones resampled bilinearly up to the coarsest, so a 5 m and a 20 m map of the sam
 the network alike, and a 50 m map is never blown up to pixels its data cannot fill; the network
 is told the working pixel size and was trained across it. Each pixel enters the network about
 the local median velocity around it (core.detection.reference_surface), as training crops do
-about their own. The network labels every pixel
+about their own. A model with measurement channels also reads what the map was interpolated
+from (core.detection.measurement_grid): the mean measurement and measured share of each of its
+pixels, so a source the interpolation smoothed away still shows. The network labels every pixel
 of tiles of TILE_PX with a halo of HALO_PX around them (beyond the network's reach, and tiles
 start on its pooling grid, so tiles join without seams and their size never changes the
 answer), and the probabilities are resampled back onto the map's own grid. Maps smaller than a
@@ -35,7 +37,8 @@ from ..common.raster_io import (
 )
 from ..common.resampling import velocity_method, warped
 from ..common.value_checks import VELOCITY, check_band_values
-from ..learning.dense_network import SIZE_MULTIPLE, inference_network, network_input, working_pixel_m
+from ..learning.dense_network import FIRST_CHANNELS, SIZE_MULTIPLE, inference_network, network_input, working_pixel_m
+from .measurement_grid import MeasurementGrid, padded_window
 from .raster_detection import KIND_SCALE
 from .reference_surface import ReferenceSurface
 
@@ -76,25 +79,26 @@ def _single_band(dataset, band_number, path):
 class _Tiler:
     """Class probabilities of the model-grid raster, one tile and its halo at a time."""
 
-    def __init__(self, model, band, shape, reference, pixel_m, device):
-        """``reference``: the ReferenceSurface of ``band``; ``pixel_m``: the working pixel size (metres)."""
+    def __init__(self, model, band, shape, reference, pixel_m, device, measurements=None):
+        """``reference``: the ReferenceSurface of ``band``; ``pixel_m``: the working pixel size (metres);
+        ``measurements``: the map's MeasurementGrid (None: the map is its own measurement)."""
         import torch
 
         self.torch, self.band, self.shape = torch, band, shape
         self.network = inference_network(model.network).to(device)
         self.temperature = float(model.metadata.get("temperature", 1.0))
         self.reference, self.pixel_m, self.device = reference, pixel_m, device
+        self.measurements = measurements
 
     def probabilities(self, row, col, rows, cols):
         """(C, rows, cols) class probabilities of the tile core at (row, col)."""
         top, left = row - HALO_PX, col - HALO_PX
-        side = [_padded(rows + 2 * HALO_PX), _padded(cols + 2 * HALO_PX)]
-        image = np.full(side, np.nan, dtype=np.float32)
-        inside = (max(top, 0), max(left, 0), min(top + side[0], self.shape[0]), min(left + side[1], self.shape[1]))
-        image[inside[0] - top:inside[2] - top, inside[1] - left:inside[3] - left] = read_window(
-            self.band, (inside[0], inside[1], inside[2] - inside[0], inside[3] - inside[1]))
+        side = (_padded(rows + 2 * HALO_PX), _padded(cols + 2 * HALO_PX))
+        image = padded_window(self.band, top, left, side, self.shape)
         reference = self.reference.window(top, left, *side)
-        batch = self.torch.from_numpy(network_input(image, reference, self.pixel_m)[None])
+        measured = None if self.measurements is None else self.measurements.window(top, left, side)
+        batch = self.torch.from_numpy(network_input(image, reference, self.pixel_m, measured,
+                                                    self.network.input_channels)[None])
         batch = batch.to(self.device, memory_format=self.torch.channels_last)
         with self.torch.inference_mode():
             logits = self.network(batch)
@@ -107,10 +111,13 @@ def _padded(length):
 
 
 def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band=1, device="cpu",
-                        progress=None, is_cancelled=None):
+                        progress=None, is_cancelled=None, measurements_path=None):
     """Write the deformation probability map of a dense velocity GeoTIFF (mm/yr) by a dense model.
 
-    ``model``: a core.learning.model_file.LoadedModel of the dense family. ``output_path``: float32
+    ``model``: a core.learning.model_file.LoadedModel of the dense family. ``measurements_path``:
+    the raster (band 1, mm/yr, no data where unmeasured) the map was interpolated from, on the
+    same grid; None (or the velocity itself) for a map that is its own measurement, as a dense
+    product is. Models reading only the first three channels ignore it. ``output_path``: float32
     GeoTIFF on the input grid, P = 1 - P(no deformation) in 0-1, NaN where the input has no data.
     ``kinds_path`` (optional): a Byte GeoTIFF with one band per deformation class, its
     probability times KIND_SCALE. Outputs appear only when complete. Returns a summary dict.
@@ -127,6 +134,7 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
                                   "pixels a side")
     report(0.0, "Checking the velocities")
     check_band_values(source, height, width, "INPUT", VELOCITY, "NODATA", is_cancelled)
+    measured = _measurements_dataset(measurements_path, velocity_path, model, dataset)
     pixel_m = working_pixel_m(model.metadata, float(np.sqrt(np.prod(pixel_size_m(dataset)))))
     shape = model_grid(dataset, pixel_m)
     classes = len(model.classes)
@@ -138,10 +146,12 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
             SCRATCH_OPTIONS)
         grid_band = resampled.GetRasterBand(1)
         reference = ReferenceSurface(grid_band, shape, is_cancelled)
+        measurements = None if measured is None else MeasurementGrid(
+            _single_band(measured, 1, os.path.join(scratch, "measurements.tif")), shape, scratch, is_cancelled)
         probability = create_like(os.path.join(scratch, "probability.tif"), resampled, SCRATCH_OPTIONS)
         kinds = create_like(os.path.join(scratch, "kinds.tif"), resampled, PACKED_SCRATCH_OPTIONS, nodata=None,
                             bands=classes - 1, data_type=gdal.GDT_Byte) if kinds_path else None
-        tiler = _Tiler(model, grid_band, shape, reference, pixel_m, device)
+        tiler = _Tiler(model, grid_band, shape, reference, pixel_m, device, measurements)
         tiles = [(row, col, min(TILE_PX, shape[0] - row), min(TILE_PX, shape[1] - col))
                  for row in range(0, shape[0], TILE_PX) for col in range(0, shape[1], TILE_PX)]
         classified = time.time()
@@ -160,11 +170,29 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
         _masked_copy(on_map, source, dataset, staged[0], is_cancelled)
         if kinds is not None:
             _warped_back(kinds, dataset, "nearest", staged[1], PACKED_SCRATCH_OPTIONS)  # closed when dropped
-        probability = kinds = on_map = resampled = single = grid_band = None
+        probability = kinds = on_map = resampled = single = grid_band = measured = tiler = None
+        if measurements is not None:
+            measurements.close()
     report(1.0, "Done")
     return {"width": width, "height": height, "model_grid": shape, "working_pixel_m": pixel_m, "tiles": len(tiles),
             "reference_mm_yr": reference.median_mm_yr, "seconds": time.time() - started,
             "megapixels_per_second": width * height / 1e6 / max(classified, 1e-9)}
+
+
+def _measurements_dataset(measurements_path, velocity_path, model, dataset):
+    """The measurements raster opened when the model reads it and it is not the map itself, else None.
+
+    InputError naming MEASUREMENTS when it cannot be read or is not on the velocity map's grid.
+    """
+    if (measurements_path is None or model.network.input_channels <= FIRST_CHANNELS
+            or os.path.abspath(measurements_path) == os.path.abspath(velocity_path)):
+        return None
+    measured, _ = open_band(measurements_path, 1, "MEASUREMENTS")
+    if (measured.RasterXSize, measured.RasterYSize) != (dataset.RasterXSize, dataset.RasterYSize):
+        raise InputError("MEASUREMENTS", f"is {measured.RasterXSize} x {measured.RasterYSize} pixels; it must be "
+                                         f"on the velocity map's grid of {dataset.RasterXSize} x "
+                                         f"{dataset.RasterYSize}")
+    return measured
 
 
 def _warped_back(model_raster, dataset, method, path, options):

@@ -6,6 +6,7 @@ from osgeo import gdal
 from insar_deformation_detector.core.common.errors import InputError
 from insar_deformation_detector.core.detection import dense_detection
 from insar_deformation_detector.core.detection.dense_detection import detect_dense_raster, model_grid
+from insar_deformation_detector.core.learning.dense_network import network_input
 from insar_deformation_detector.core.learning.model_file import DEFAULT_MODEL_PATH, load_model
 
 from helpers import read_raster, smooth_velocity, write_raster
@@ -67,3 +68,54 @@ def test_a_map_is_seen_at_its_own_pixel_size_held_to_the_models_range(dense_mode
     summary = detect_dense_raster(path, load_model(dense_model), str(tmp_path / "p.tif"))
     assert summary["working_pixel_m"] == working
     assert summary["model_grid"] == (round(80 * pixel / working), round(100 * pixel / working))
+
+
+def test_measurements_reach_the_network_and_must_lie_on_the_maps_grid(dense_model, velocity, tmp_path,
+                                                                      monkeypatch):
+    model = load_model(dense_model)
+    values = read_raster(velocity)[0]
+    sparse = np.where(np.random.default_rng(0).random(values.shape) < 0.2, values + 3.0, np.nan)
+    measured = write_raster(str(tmp_path / "measured.tif"), sparse)
+    seen = []
+
+    def recorded(*arguments, **keywords):
+        image = network_input(*arguments, **keywords)
+        seen.append(image)
+        return image
+    monkeypatch.setattr(dense_detection, "network_input", recorded)
+    for name, measurements in (("own", None), ("measured", measured), ("itself", velocity)):
+        detect_dense_raster(velocity, model, str(tmp_path / f"{name}.tif"), measurements_path=measurements)
+    own, with_measurements, itself = seen
+    np.testing.assert_array_equal(own, itself)  # a map given as its own measurements is a dense map
+    np.testing.assert_array_equal(own[:3], with_measurements[:3])
+    share = with_measurements[4][with_measurements[1] > 0]  # 2 x 2 map pixels per 20 m model pixel
+    assert 0.15 < share.mean() < 0.25 and set(np.unique(share)) <= {0.0, 0.25, 0.5, 0.75, 1.0}
+    measured_mean = with_measurements[3][with_measurements[4] > 0] - own[0][with_measurements[4] > 0]
+    assert abs(np.median(measured_mean) - 0.3) < 0.05  # measurements 3 mm/yr above the map, / 10
+    other_grid = write_raster(str(tmp_path / "other.tif"), sparse[:100])
+    with pytest.raises(InputError, match="MEASUREMENTS: is 260 x 100 pixels; it must be on the velocity map's grid"):
+        detect_dense_raster(velocity, model, str(tmp_path / "p.tif"), measurements_path=other_grid)
+
+
+def test_a_model_of_the_first_three_channels_ignores_measurements(velocity, tmp_path):
+    import torch
+
+    from insar_deformation_detector.core.learning.dense_network import (
+        FIRST_CHANNELS,
+        INPUT_CHANNEL_NAMES,
+        build_dense_network,
+    )
+    from insar_deformation_detector.core.learning.model_file import plugin_version, save_model
+
+    torch.manual_seed(1)
+    path = str(tmp_path / "three.pt")
+    save_model(path, build_dense_network("unet_tiny", 2, input_channels=FIRST_CHANNELS),
+               {"family": "dense", "architecture": "unet_tiny", "plugin_version": plugin_version(),
+                "classes": ["no_deformation", "point_source"], "pixel_size_m": 20.0,
+                "input_channels": INPUT_CHANNEL_NAMES[:FIRST_CHANNELS]})
+    model = load_model(path)
+    assert model.network.input_channels == FIRST_CHANNELS
+    measured = write_raster(str(tmp_path / "measured.tif"), read_raster(velocity)[0] + 5.0)
+    detect_dense_raster(velocity, model, str(tmp_path / "a.tif"))
+    detect_dense_raster(velocity, model, str(tmp_path / "b.tif"), measurements_path=measured)
+    np.testing.assert_array_equal(read_raster(str(tmp_path / "a.tif"))[0], read_raster(str(tmp_path / "b.tif"))[0])

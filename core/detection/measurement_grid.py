@@ -1,0 +1,60 @@
+"""What a velocity map was interpolated from, on the dense model's grid (its measurement channels).
+
+Beside the interpolated velocity, the dense network reads the mean measurement in each of its
+pixels and the share of the pixel's ground that was measured
+(core.learning.dense_network.network_input); core.common.resampling.measurement_maps makes
+the same two from training scenes. Here they come from a measurements raster on the velocity
+map's grid, averaged onto the model grid when it is coarser (taken from the nearest cell when
+finer), and are read a tile and its halo at a time.
+"""
+import os
+
+import numpy as np
+
+from ..common.errors import Cancelled
+from ..common.raster_io import SCRATCH_OPTIONS, create_like, read_window, row_blocks
+from ..common.resampling import warped
+
+
+def padded_window(band, top, left, side, shape, fill=np.nan):
+    """(side[0], side[1]) float32 values of ``band`` (a raster of ``shape``) from (top, left), ``fill`` outside it."""
+    image = np.full(side, fill, dtype=np.float32)
+    inside = (max(top, 0), max(left, 0), min(top + side[0], shape[0]), min(left + side[1], shape[1]))
+    if inside[2] > inside[0] and inside[3] > inside[1]:
+        image[inside[0] - top:inside[2] - top, inside[1] - left:inside[3] - left] = read_window(
+            band, (inside[0], inside[1], inside[2] - inside[0], inside[3] - inside[1]))
+    return image
+
+
+class MeasurementGrid:
+    """The mean measurement and measured share of a model grid, read window by window."""
+
+    def __init__(self, measured, shape, scratch, is_cancelled=None):
+        """``measured``: a single-band float32 GDAL dataset of the measurements (mm/yr, NaN where none)
+        on the velocity map's grid; ``shape``: (rows, cols) of the model grid; ``scratch``: a folder."""
+        share = create_like(os.path.join(scratch, "measured_share.tif"), measured, SCRATCH_OPTIONS, nodata=None)
+        values_band = measured.GetRasterBand(1)
+        for row, rows in row_blocks(measured.RasterYSize):
+            if is_cancelled is not None and is_cancelled():
+                raise Cancelled()
+            values = read_window(values_band, (row, 0, rows, measured.RasterXSize))
+            share.GetRasterBand(1).WriteArray(np.isfinite(values).astype(np.float32), 0, row)
+        share.FlushCache()
+        if shape == (measured.RasterYSize, measured.RasterXSize):
+            self._datasets = (measured, share)
+        else:
+            method = "average" if shape[0] < measured.RasterYSize else "nearest"
+            self._datasets = tuple(warped(dataset, shape, method, os.path.join(scratch, f"{name}_model_grid.tif"),
+                                          "GTiff", SCRATCH_OPTIONS)
+                                   for dataset, name in ((measured, "measurement"), (share, "share")))
+        self.shape = shape
+
+    def window(self, top, left, side):
+        """(2, side[0], side[1]) mean measurement (mm/yr, NaN where none) and measured share from (top, left)."""
+        mean, share = (dataset.GetRasterBand(1) for dataset in self._datasets)
+        return np.stack([padded_window(mean, top, left, side, self.shape),
+                         padded_window(share, top, left, side, self.shape, fill=0.0)])
+
+    def close(self):
+        """Drop the GDAL datasets (so the scratch folder can be removed)."""
+        self._datasets = ()
