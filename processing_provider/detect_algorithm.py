@@ -59,8 +59,11 @@ deformation probability and kind (no deformation, point source, tunnel), trained
 maps of 5 to 100 m pixels (see resources/models/README.md for what it finds). It sees a map at the
 map's own pixel size in metres (geographic CRSs at their latitude) held between 20 and 100 m:
 finer maps are averaged to 20 m, coarser ones resampled to 100 m; it classifies seamless tiles and
-the probabilities are resampled back onto the map's grid. Maps from 16 x 16 pixels up are
-accepted, and the method settings below do not apply. A model of the window family, such as the
+the probabilities are resampled back onto the map's grid. A dense model with measurement
+channels also reads what the map was interpolated from (the gridded points or the sparse raster:
+the mean measurement and the measured share of each of its pixels), so a source that
+interpolation smoothed away can still be seen; a dense raster is its own measurement. Maps from
+16 x 16 pixels up are accepted, and the method settings below do not apply. A model of the window family, such as the
 bundled resources/models/default.pt (the paper's AlexNet), runs the paper's method below; the map
 must then be at least one window (the model's input, 224 x 224 pixels) large.</p>
 <p><b>Method</b> (window models): the map is wrapped at every interval mu and offset tau (advanced; default 14,

@@ -85,9 +85,11 @@ with the nugget's variance.</p>
 <p><b>Interpolation</b>: matrix completion, Delaunay, or none (the three datasets of the paper's
 Table I).</p>
 <p><b>Output</b>: a folder with the unwrapped float32 patches (mm/yr) in shards of 512
-(patches_*.npy), labels.npy, examples.csv (every example's parameters: kind, depth, volume, peak
-LOS velocity, trough sizes, atmosphere, sampling density...) and manifest.json. Wrapping happens
-at training time, so one dataset serves every wrap interval. The same <i>Seed</i> gives the same
+(patches_*.npy), for interpolated sets what each patch was interpolated from (measurement_maps_*.npy:
+mean measurement and measured share per pixel, float16), labels.npy, examples.csv (every
+example's parameters: kind, depth, volume, peak LOS velocity, trough sizes, atmosphere, sampling
+density...) and manifest.json. Wrapping happens at training time, so one dataset serves every wrap
+interval. The same <i>Seed</i> gives the same
 dataset bit for bit. All cores are used; with matrix completion expect about 3 examples per second
 per core at 224 x 224 pixels (the paper's 10,000 per class, three classes: under 1.5 hours on
 2 cores).</p>

@@ -22,7 +22,8 @@ does, and averaged to 20 m where it is finer (maps of 20 to 100 m keep their pix
 holes and sources too faint (peak under 2.5 mm/yr) or too thinly measured to be seen teach
 nothing (255).</p>
 <p><b>Output</b>: a dataset folder (the sharded format of <i>Synthesize training data</i>) with
-the maps (mm/yr), their label maps, examples.csv (each map's pixel size, sources and hard
+the maps (mm/yr), their label maps, what each was interpolated from (the mean measurement and
+measured share of each pixel), examples.csv (each map's pixel size, sources and hard
 negatives) and manifest.json. The same <i>Seed</i> gives the same maps. All cores are used;
 expect about 30 maps of 256 x 256 pixels per minute on 2 cores.</p>"""
 
