@@ -16,7 +16,8 @@ Hard negatives, each drawn with its own probability per map:
 
 * a ramp and reference offset (orbit and reference-point errors);
 * anisotropic turbulent atmosphere stretched along one axis, on top of the isotropic one;
-* clusters of spikes (a bad building, a misregistered block);
+* isolated spikes (outliers of the time-series fit: a share of all measurements far off their
+  neighbours) and clusters of spikes (a bad building, a misregistered block);
 * sharp changes of measurement density (a town edge) and data edges (a coast);
 * holes (woods, lakes) beyond interpolation's reach;
 * roads and railways measured densely with a mean of their own.
@@ -57,6 +58,7 @@ TRAINING_SOURCES = SourceRanges(depth_m=(30.0, 500.0), volume_m3=(0.5, 1e6), los
 RAMP = (0.5, 0.8)  # chance, largest gradient in mm/yr per km
 OFFSET_MM_YR = 10.0  # largest reference offset
 ANISOTROPIC = (0.5, (0.2, 1.5), (0.3, 2.0), (2.0, 5.0))  # chance, a (mm^2/yr^2), b (1/km), stretch
+ISOLATED_SPIKES = (0.8, (0.0, 0.03), (3.0, 25.0))  # chance, share of measurements, |spike| mm/yr
 SPIKE_CLUSTERS = (0.5, (1, 6), (0.5, 2.5), (5.0, 20.0))  # chance, count, radius (native px), |spike| mm/yr
 DENSITY_EDGE = (0.3, (0.05, 0.3))  # chance, share of measurements kept beyond the edge
 DATA_EDGE = 0.2  # chance of a coast: nothing measured beyond a random line
@@ -142,6 +144,8 @@ def _hard_negatives(scene, pixel, rng):
         added += _anisotropic_atmosphere(shape, pixel, rng)
         record["anisotropic_atmosphere"] = 1
     sparse += added
+    if rng.random() < ISOLATED_SPIKES[0]:
+        record["spike_share"] = _isolated_spikes(sparse, rng)
     if rng.random() < SPIKE_CLUSTERS[0]:
         record["spike_clusters"] = _spike_clusters(sparse, rows, cols, rng)
     if rng.random() < ROADS[0]:
@@ -170,6 +174,15 @@ def _anisotropic_atmosphere(shape, pixel, rng):
     field = turbulent_atmosphere((shape[0], short), pixel, a, b, rng)[0]
     field = zoom(field, (1.0, shape[1] / short), order=1)[:, :shape[1]]
     return (field if rng.random() < 0.5 else field.T).astype(np.float32)
+
+
+def _isolated_spikes(sparse, rng):
+    """Add spikes of ISOLATED_SPIKES' size to a random share of the measurements; returns the share."""
+    share = rng.uniform(*ISOLATED_SPIKES[1])
+    hit = np.isfinite(sparse) & (rng.random(sparse.shape) < share)
+    spikes = rng.uniform(*ISOLATED_SPIKES[2], hit.sum()) * rng.choice((-1.0, 1.0), hit.sum())
+    sparse[hit] += spikes.astype(np.float32)
+    return float(share)
 
 
 def _spike_clusters(sparse, rows, cols, rng):
@@ -204,7 +217,7 @@ def _beyond_random_line(rows, cols, rng):
 
 COLUMNS = ("seed", "pixel_m", "native_pixel_m", "native_side_px", "point_sources", "tunnels", "measured_fraction",
            "atmosphere_a_mm2_yr2", "atmosphere_b_per_km", "ramp_mm_yr_per_km", "anisotropic_atmosphere",
-           "spike_clusters", "roads", "density_edge", "data_edge", "holes")
+           "spike_share", "spike_clusters", "roads", "density_edge", "data_edge", "holes")
 CHUNK = 4  # maps per job sent to a worker
 
 

@@ -73,3 +73,15 @@ def test_a_training_maps_measurements_lie_inside_its_coverage():
 @pytest.mark.parametrize("labels,expected", [([[0, 0], [IGNORE, 0]], 0), ([[2, 2], [1, 0]], 2), ([[1, 0], [0, 0]], 1)])
 def test_a_map_is_classed_by_its_most_common_kind(labels, expected):
     assert training_maps.map_class(np.array(labels, np.uint8)) == expected
+
+
+def test_isolated_spikes_hit_their_share_of_the_measurements_only():
+    sparse = np.zeros((300, 300), dtype=np.float32)
+    sparse[::2] = np.nan
+    spiked = sparse.copy()
+    share = training_maps._isolated_spikes(spiked, np.random.default_rng(3))
+    assert np.array_equal(np.isnan(spiked), np.isnan(sparse))
+    hit = np.abs(np.nan_to_num(spiked)) > 0
+    low, high = training_maps.ISOLATED_SPIKES[2]
+    assert hit.sum() / np.isfinite(sparse).sum() == pytest.approx(share, abs=0.005)
+    assert low <= np.abs(spiked[hit]).min() and np.abs(spiked[hit]).max() <= high
