@@ -15,8 +15,8 @@ dense detector (a U-Net) with <i>Train a deformation classifier</i>.</p>
 than the paper's section III-B, turbulent atmosphere, a built-in pattern of towns, roads and
 farmland measured like persistent scatterers, spike noise) at a native pixel size drawn between
 5 and 100 m, corrupted by what real maps hold that is not deformation: ramps and reference
-offsets, anisotropic atmosphere, clusters of spikes, town edges, coasts, holes, and roads with a
-mean of their own. It is interpolated by matrix completion at its native pixel size as detection
+offsets, anisotropic atmosphere, isolated spikes and clusters of them, town edges, coasts, holes,
+and roads with a mean of their own. It is interpolated by matrix completion at its native pixel size as detection
 does, and averaged to 20 m where it is finer (maps of 20 to 100 m keep their pixel size).</p>
 <p>Labels: 0 stable ground, 1 point source, 2 tunnel where |deformation| is at least 1 mm/yr;
 holes and sources too faint (peak under 2.5 mm/yr) or too thinly measured to be seen teach
