@@ -9,7 +9,7 @@
    the calibration maps (core.learning.calibration, core.learning.area_confidence) and are
    written to --output as a model file.
 
-    .venv/bin/python scripts/build_dense_model.py --maps 800 --steps 7000 --batch-size 12
+    .venv/bin/python scripts/build_dense_model.py --maps 800 --steps 4000 --batch-size 12
 """
 import argparse
 import json
@@ -58,7 +58,7 @@ def main():
     parser.add_argument("--maps-folder", default=os.path.join(DATA, "maps"))
     parser.add_argument("--calibration-folder", default=os.path.join(DATA, "calibration-maps"))
     parser.add_argument("--architecture", default="unet_small")
-    parser.add_argument("--steps", type=int, default=7000)
+    parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--batch-size", type=int, default=12)
     parser.add_argument("--crop", type=int, default=128, help="crop side, pixels at the maps' pixel size")
     parser.add_argument("--minutes", type=float, default=0.0, help="stop after this much training (0: none)")
