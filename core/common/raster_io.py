@@ -50,6 +50,16 @@ def read_window(band, window):
     return values
 
 
+def padded_window(band, top, left, side, shape, fill=np.nan):
+    """(side[0], side[1]) float32 values of ``band`` (a raster of ``shape``) from (top, left), ``fill`` outside it."""
+    image = np.full(side, fill, dtype=np.float32)
+    inside = (max(top, 0), max(left, 0), min(top + side[0], shape[0]), min(left + side[1], shape[1]))
+    if inside[2] > inside[0] and inside[3] > inside[1]:
+        image[inside[0] - top:inside[2] - top, inside[1] - left:inside[3] - left] = read_window(
+            band, (inside[0], inside[1], inside[2] - inside[0], inside[3] - inside[1]))
+    return image
+
+
 def row_blocks(height, block_rows=BLOCK_ROWS):
     """Windows' (row, rows) pairs covering ``height`` rows in blocks."""
     return [(row, min(block_rows, height - row)) for row in range(0, height, block_rows)]

@@ -32,13 +32,14 @@ from ..common.raster_io import (
     checked,
     create_like,
     open_band,
+    padded_window,
     read_window,
     row_blocks,
 )
 from ..common.resampling import velocity_method, warped
 from ..common.value_checks import VELOCITY, check_band_values
 from ..learning.dense_network import FIRST_CHANNELS, SIZE_MULTIPLE, inference_network, network_input, working_pixel_m
-from .measurement_grid import MeasurementGrid, padded_window
+from .measurement_grid import MeasurementGrid
 from .raster_detection import KIND_SCALE
 from .reference_surface import ReferenceSurface
 

@@ -21,7 +21,7 @@ from ..common.raster_io import (
     atomic_outputs,
     create_like,
     open_band,
-    read_window,
+    padded_window,
 )
 from ..common.value_checks import VELOCITY, check_band_values
 from ..learning.examples import NEGATIVE_CLASS
@@ -120,11 +120,8 @@ def _axis_plan(start, stop, lattice, margin):
 
 def _read_padded(band, lattices, read_rows, read_cols):
     """The raster's values over a read span, NaN beyond its edges (the lattice's padding)."""
-    image = np.full((read_rows[1] - read_rows[0], read_cols[1] - read_cols[0]), np.nan, dtype=np.float32)
-    rows = min(read_rows[1], lattices[0].length) - read_rows[0]
-    cols = min(read_cols[1], lattices[1].length) - read_cols[0]
-    image[:rows, :cols] = read_window(band, (read_rows[0], read_cols[0], rows, cols))
-    return image
+    side = (read_rows[1] - read_rows[0], read_cols[1] - read_cols[0])
+    return padded_window(band, read_rows[0], read_cols[0], side, (lattices[0].length, lattices[1].length))
 
 
 def _tile_probabilities(classifier, band, lattices, core, is_cancelled):

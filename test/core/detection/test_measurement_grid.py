@@ -2,7 +2,7 @@
 import numpy as np
 from osgeo import gdal
 
-from insar_deformation_detector.core.detection.measurement_grid import MeasurementGrid, padded_window
+from insar_deformation_detector.core.detection.measurement_grid import MeasurementGrid
 
 from helpers import write_raster
 
@@ -19,8 +19,3 @@ def test_measurements_are_averaged_onto_a_coarser_model_grid_with_their_share(tm
     assert np.isnan(mean[0]).all() and share[0].tolist() == [0.0, 0.0] and share[1, 0] == 0.0
     grid.close()
 
-
-def test_a_window_beyond_the_raster_is_filled(tmp_path):
-    band = gdal.Open(write_raster(str(tmp_path / "v.tif"), np.arange(6, dtype=np.float32).reshape(2, 3)))
-    window = padded_window(band.GetRasterBand(1), 1, 2, (2, 2), (2, 3), fill=-9.0)
-    assert window.tolist() == [[5.0, -9.0], [-9.0, -9.0]]
