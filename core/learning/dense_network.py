@@ -118,14 +118,56 @@ def build_dense_network(architecture, class_count, input_channels=INPUT_CHANNELS
 
 
 def inference_network(network):
-    """A copy of a trained ``network`` made for fast prediction on the CPU, giving the same logits.
+    """A copy of a trained U-Net made for fast prediction on the CPU, giving the same logits.
 
-    Each convolution absorbs the batch normalisation after it, and tensors are laid out channels
-    last (about 1.6x faster on 2 cores than the training layout).
+    Each convolution absorbs the batch normalisation after it. The first convolution of each
+    decoder block is split in two, one over the upsampled coarser features and one over the skip
+    connection, and the two are summed, so the joined tensor is never built (its copy cost about a
+    sixth of a forward pass on 2 cores). Tensors are laid out channels last (about 1.6x faster on
+    2 cores than the training layout). Input and output as the trained network's.
     """
+    import torch
+    from torch import nn
+
+    fused = _batch_norm_fused(network)
+
+    def split(join):
+        """Two convolutions, over the upsampled and over the skip channels, that sum to ``join``."""
+        narrow = join.out_channels
+        wide = join.in_channels - narrow
+        coarse, fine = nn.Conv2d(wide, narrow, 3, padding=1), nn.Conv2d(narrow, narrow, 3, padding=1, bias=False)
+        with torch.no_grad():
+            coarse.weight.copy_(join.weight[:, :wide])
+            coarse.bias.copy_(join.bias)
+            fine.weight.copy_(join.weight[:, wide:])
+        return nn.ModuleList([coarse, fine])
+
+    class SplitJoinUNet(nn.Module):
+        """The fused U-Net whose decoder convolves its two inputs apart instead of concatenating them."""
+
+        def __init__(self):
+            super().__init__()
+            self.input_channels = fused.input_channels
+            self.down, self.pool, self.upsample, self.head = fused.down, fused.pool, fused.upsample, fused.head
+            self.joins = nn.ModuleList(split(block[0]) for block in fused.up)
+            self.rest = nn.ModuleList(block[1:] for block in fused.up)
+
+        def forward(self, x):
+            skips = []
+            for index, layer in enumerate(self.down):
+                x = layer(x if index == 0 else self.pool(x))
+                skips.append(x)
+            for (coarse, fine), rest, skip in zip(self.joins, self.rest, skips[-2::-1]):
+                x = rest(coarse(self.upsample(x)).add_(fine(skip)))
+            return self.head(x)
+
+    return SplitJoinUNet().eval().to(memory_format=torch.channels_last)
+
+
+def _batch_norm_fused(network):
+    """An evaluation copy of ``network`` whose convolutions absorb the batch normalisations after them."""
     import copy
 
-    import torch
     from torch import nn
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
@@ -143,4 +185,4 @@ def inference_network(network):
             del module._modules[name]
         for index, layer in enumerate(kept):
             module.add_module(str(index), layer)
-    return fused.to(memory_format=torch.channels_last)
+    return fused
