@@ -155,19 +155,28 @@ def noise_raster(noise_field, tmp_path_factory):
 @pytest.fixture(scope="session")
 def dense_model(tmp_path_factory):
     """Path of a dense-family model file: an untrained unet_tiny with fixed random weights and statistics."""
+    return _untrained_dense_model(str(tmp_path_factory.mktemp("dense-model") / "dense.pt"), "unet_tiny")
+
+
+@pytest.fixture(scope="session")
+def strided_dense_model(tmp_path_factory):
+    """Path of an untrained unet_strided model file with fixed random weights and statistics."""
+    return _untrained_dense_model(str(tmp_path_factory.mktemp("strided-model") / "dense.pt"), "unet_strided")
+
+
+def _untrained_dense_model(path, architecture):
     import torch
 
     from insar_deformation_detector.core.learning.dense_network import INPUT_CHANNEL_NAMES, build_dense_network
     from insar_deformation_detector.core.learning.model_file import plugin_version, save_model
 
     torch.manual_seed(0)
-    network = build_dense_network("unet_tiny", 3)
+    network = build_dense_network(architecture, 3)
     for layer in network.modules():
         if isinstance(layer, torch.nn.BatchNorm2d):  # statistics far from the defaults, so outputs vary
             layer.running_mean.normal_()
             layer.running_var.uniform_(0.5, 2.0)
-    path = str(tmp_path_factory.mktemp("dense-model") / "dense.pt")
-    save_model(path, network, {"family": "dense", "architecture": "unet_tiny", "plugin_version": plugin_version(),
+    save_model(path, network, {"family": "dense", "architecture": architecture, "plugin_version": plugin_version(),
                                "classes": ["no_deformation", "point_source", "tunnel"], "pixel_size_m": 20.0,
                                "coarsest_pixel_m": 100.0, "input_channels": INPUT_CHANNEL_NAMES})
     return path

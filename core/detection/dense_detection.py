@@ -12,9 +12,9 @@ from (core.detection.measurement_grid): the mean measurement and measured share 
 pixels, so a source the interpolation smoothed away still shows. The network labels every pixel
 of tiles of TILE_PX with a halo of HALO_PX around them (beyond the network's reach, and tiles
 start on its pooling grid, so tiles join without seams and their size never changes the
-answer), and the probabilities are resampled back onto the map's own grid. Maps smaller than a
-tile are padded with holes, which the coverage channel marks; only maps under MIN_SIDE_PX pixels
-a side are refused.
+answer; a strided network's tiles and halo are twice as wide), and the probabilities are
+resampled back onto the map's own grid. Maps smaller than a tile are padded with holes, which the
+coverage channel marks; only maps under MIN_SIDE_PX pixels a side are refused.
 """
 import os
 import time
@@ -43,8 +43,8 @@ from .measurement_grid import MeasurementGrid
 from .raster_detection import KIND_SCALE
 from .reference_surface import ReferenceSurface
 
-TILE_PX = 1024  # model pixels per tile side (a multiple of SIZE_MULTIPLE): about 0.6 GB at its peak
-HALO_PX = 64  # model pixels read around a tile: more than the U-Net's reach (about 50 px)
+TILE_PX = 1024  # model pixels per tile side (a multiple of SIZE_MULTIPLE), times the network's stride: 0.6 GB
+HALO_PX = 64  # model pixels read around a tile, times the network's stride: beyond the U-Net's reach
 MIN_SIDE_PX = 16  # maps narrower than this are refused
 
 
@@ -90,11 +90,20 @@ class _Tiler:
         self.temperature = float(model.metadata.get("temperature", 1.0))
         self.reference, self.pixel_m, self.device = reference, pixel_m, device
         self.measurements = measurements
+        stride = self.network.stride
+        self.tile_px, self.halo_px, self.multiple = TILE_PX * stride, HALO_PX * stride, SIZE_MULTIPLE * stride
+
+    def tiles(self):
+        """[(row, col, rows, cols)] of the tiles covering the model grid."""
+        height, width = self.shape
+        return [(row, col, min(self.tile_px, height - row), min(self.tile_px, width - col))
+                for row in range(0, height, self.tile_px) for col in range(0, width, self.tile_px)]
 
     def probabilities(self, row, col, rows, cols):
         """(C, rows, cols) class probabilities of the tile core at (row, col)."""
-        top, left = row - HALO_PX, col - HALO_PX
-        side = (_padded(rows + 2 * HALO_PX), _padded(cols + 2 * HALO_PX))
+        halo = self.halo_px
+        top, left = row - halo, col - halo
+        side = tuple(-(-(length + 2 * halo) // self.multiple) * self.multiple for length in (rows, cols))
         image = padded_window(self.band, top, left, side, self.shape)
         reference = self.reference.window(top, left, *side)
         measured = None if self.measurements is None else self.measurements.window(top, left, side)
@@ -104,11 +113,7 @@ class _Tiler:
         with self.torch.inference_mode():
             logits = self.network(batch)
             probabilities = self.torch.softmax(logits[0] / self.temperature, 0).cpu().numpy()
-        return probabilities[:, HALO_PX:HALO_PX + rows, HALO_PX:HALO_PX + cols]
-
-
-def _padded(length):
-    return -(-length // SIZE_MULTIPLE) * SIZE_MULTIPLE
+        return probabilities[:, halo:halo + rows, halo:halo + cols]
 
 
 def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band=1, device="cpu",
@@ -153,8 +158,7 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
         kinds = create_like(os.path.join(scratch, "kinds.tif"), resampled, PACKED_SCRATCH_OPTIONS, nodata=None,
                             bands=classes - 1, data_type=gdal.GDT_Byte) if kinds_path else None
         tiler = _Tiler(model, grid_band, shape, reference, pixel_m, device, measurements)
-        tiles = [(row, col, min(TILE_PX, shape[0] - row), min(TILE_PX, shape[1] - col))
-                 for row in range(0, shape[0], TILE_PX) for col in range(0, shape[1], TILE_PX)]
+        tiles = tiler.tiles()
         classified = time.time()
         for number, (row, col, rows, cols) in enumerate(tiles):
             if is_cancelled is not None and is_cancelled():

@@ -10,24 +10,30 @@ from scipy.optimize import minimize_scalar
 
 from ..common.errors import Cancelled
 from ..synthesis.training_maps import IGNORE
-from .dense_network import network_input
+from .dense_network import SIZE_MULTIPLE, network_input
 
 TEMPERATURE_RANGE = (0.2, 5.0)
 MAX_PIXELS = 2_000_000  # known pixels kept for the fit (a random subset beyond this)
 
 
 def map_logits(network, velocity, pixel_m, measurements=None):
-    """(K, S, S) float32 logits of one (S, S) velocity map (mm/yr) with ``pixel_m`` metre pixels.
+    """(K, H, W) float32 logits of one (H, W) velocity map (mm/yr) with ``pixel_m`` metre pixels.
 
-    ``measurements``: (2, S, S) what the map was interpolated from (dense_network.network_input;
-    None: a dense map, its own measurement).
+    ``measurements``: (2, H, W) what the map was interpolated from (dense_network.network_input;
+    None: a dense map, its own measurement). A map whose side the network cannot take is padded
+    with holes to the next side it can.
     """
     import torch
 
     network.eval()
+    rows, cols = velocity.shape
+    padding = [(0, -side % (SIZE_MULTIPLE * network.stride)) for side in (rows, cols)]
+    velocity = np.pad(velocity, padding, constant_values=np.nan)
+    if measurements is not None:
+        measurements = np.pad(measurements, [(0, 0)] + padding, constant_values=np.nan)
     image = network_input(velocity, pixel_m=pixel_m, measurements=measurements, channels=network.input_channels)
     with torch.no_grad():
-        return network(torch.from_numpy(image[None]))[0].numpy()
+        return network(torch.from_numpy(image[None]))[0, :, :rows, :cols].numpy()
 
 
 def softmax(logits, temperature=1.0):

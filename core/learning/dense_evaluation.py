@@ -55,7 +55,8 @@ def window_classes(model, examples, pixel_m, temperature, progress=None, is_canc
     """(N,) predicted class of every patch of ``examples`` (mm/yr, ``pixel_m`` metre pixels); see the module."""
     working = working_pixel_m(model.metadata, pixel_m)
     side = examples.patch_size
-    target = max(SIZE_MULTIPLE, int(round(side * pixel_m / working / SIZE_MULTIPLE)) * SIZE_MULTIPLE)
+    multiple = SIZE_MULTIPLE * model.network.stride
+    target = max(multiple, int(round(side * pixel_m / working / multiple)) * multiple)
     predicted = np.zeros(len(examples), dtype=np.int64)
     for position in range(len(examples)):
         if is_cancelled is not None and is_cancelled():

@@ -6,9 +6,15 @@ window lattice. It is fully convolutional and batch-normalised, and every layer 
 neighbourhood, so a whole tile is one forward pass and the tile size does not change the answer
 beyond the halo the caller keeps.
 
+The strided architecture puts a stride-2 convolution before the four scales, so they run at 1/2
+to 1/16 of the input's pixels (about a quarter of the work), and its logits are upsampled
+bilinearly to the input grid; it needs sides that are multiples of, and a halo twice as wide as,
+the others' (the network's ``stride``).
+
 Input: (N, C, H, W) float32 (C: the first FIRST_CHANNELS or all INPUT_CHANNELS) at the map's
-working pixel size, H and W multiples of SIZE_MULTIPLE (see :func:`network_input`). Output:
-(N, K, H, W) logits of the K classes of the training data, class 0 "no deformation".
+working pixel size, H and W multiples of SIZE_MULTIPLE times the network's ``stride`` (see
+:func:`network_input`). Output: (N, K, H, W) logits of the K classes of the training data, class
+0 "no deformation".
 """
 import numpy as np
 
@@ -19,9 +25,12 @@ from ..synthesis.training_maps import working_pixel_m as clipped_pixel_m  # the 
 DENSE_ARCHITECTURES = {
     "unet_small": "U-Net, 4 scales of 12-24-48-96 channels, batch-normalised (0.27 M parameters)",
     "unet_tiny": "U-Net, 4 scales of 4-8-16-32 channels, for tests (0.03 M parameters)",
+    "unet_strided": "U-Net behind a stride-2 convolution, 4 scales of 12-24-48-96 channels at 1/2 to 1/16 of "
+                    "the pixels, batch-normalised (0.28 M parameters, about 4x faster than unet_small)",
 }
-WIDTHS = {"unet_small": (12, 24, 48, 96), "unet_tiny": (4, 8, 16, 32)}
-SIZE_MULTIPLE = 2 ** 3  # three halvings between the four scales
+WIDTHS = {"unet_small": (12, 24, 48, 96), "unet_tiny": (4, 8, 16, 32), "unet_strided": (12, 24, 48, 96)}
+STRIDES = {"unet_small": 1, "unet_tiny": 1, "unet_strided": 2}  # of the convolution before the scales
+SIZE_MULTIPLE = 2 ** 3  # three halvings between the four scales (times the stride)
 INPUT_CHANNEL_NAMES = ["velocity_mm_yr_over_10", "coverage", "log2_pixel_over_20m_over_2",
                        "measurement_mm_yr_over_10", "measured_share"]
 INPUT_CHANNELS = len(INPUT_CHANNEL_NAMES)
@@ -75,10 +84,16 @@ def working_pixel_m(metadata, pixel_m):
     return clipped_pixel_m(pixel_m, finest, float(metadata.get("coarsest_pixel_m", finest)))
 
 
+def size_multiple(architecture):
+    """The number of pixels the sides of a network of ``architecture``'s input must be a multiple of."""
+    return SIZE_MULTIPLE * STRIDES[architecture]
+
+
 def build_dense_network(architecture, class_count, input_channels=INPUT_CHANNELS):
     """A freshly initialised U-Net of ``architecture`` (a DENSE_ARCHITECTURES key) with ``class_count`` outputs.
 
-    ``input_channels``: how many of INPUT_CHANNEL_NAMES it reads (the network's ``input_channels``).
+    ``input_channels``: how many of INPUT_CHANNEL_NAMES it reads (the network's ``input_channels``);
+    the network's ``stride`` is that of its first convolution (STRIDES).
     """
     require("torch")
     import torch
@@ -90,13 +105,19 @@ def build_dense_network(architecture, class_count, input_channels=INPUT_CHANNELS
             nn.Conv2d(outputs, outputs, 3, padding=1, bias=False), nn.BatchNorm2d(outputs), nn.ReLU(inplace=True))
 
     class UNet(nn.Module):
-        """Encoder of four scales (max-pool between them), decoder with skip connections."""
+        """Encoder of four scales (max-pool between them), decoder with skip connections.
 
-        def __init__(self, widths):
+        With ``stride`` 2 a stride-2 convolution comes first and the logits are upsampled back.
+        """
+
+        def __init__(self, widths, stride):
             super().__init__()
-            self.input_channels = input_channels
+            self.input_channels, self.stride = input_channels, stride
+            self.stem = None if stride == 1 else nn.Sequential(
+                nn.Conv2d(input_channels, widths[0], 3, stride=stride, padding=1, bias=False),
+                nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True))
             self.down = nn.ModuleList()
-            previous = input_channels
+            previous = input_channels if stride == 1 else widths[0]
             for width in widths:
                 self.down.append(block(previous, width))
                 previous = width
@@ -106,15 +127,15 @@ def build_dense_network(architecture, class_count, input_channels=INPUT_CHANNELS
             self.head = nn.Conv2d(widths[0], class_count, 1)
 
         def forward(self, x):
-            skips = []
+            x, skips = x if self.stem is None else self.stem(x), []
             for index, layer in enumerate(self.down):
                 x = layer(x if index == 0 else self.pool(x))
                 skips.append(x)
             for layer, skip in zip(self.up, skips[-2::-1]):
                 x = layer(torch.cat([self.upsample(x), skip], dim=1))
-            return self.head(x)
+            return self.head(x) if self.stem is None else self.upsample(self.head(x))
 
-    return UNet(WIDTHS[architecture])
+    return UNet(WIDTHS[architecture], STRIDES[architecture])
 
 
 def inference_network(network):
@@ -147,19 +168,19 @@ def inference_network(network):
 
         def __init__(self):
             super().__init__()
-            self.input_channels = fused.input_channels
+            self.input_channels, self.stride, self.stem = fused.input_channels, fused.stride, fused.stem
             self.down, self.pool, self.upsample, self.head = fused.down, fused.pool, fused.upsample, fused.head
             self.joins = nn.ModuleList(split(block[0]) for block in fused.up)
             self.rest = nn.ModuleList(block[1:] for block in fused.up)
 
         def forward(self, x):
-            skips = []
+            x, skips = x if self.stem is None else self.stem(x), []
             for index, layer in enumerate(self.down):
                 x = layer(x if index == 0 else self.pool(x))
                 skips.append(x)
             for (coarse, fine), rest, skip in zip(self.joins, self.rest, skips[-2::-1]):
                 x = rest(coarse(self.upsample(x)).add_(fine(skip)))
-            return self.head(x)
+            return self.head(x) if self.stem is None else self.upsample(self.head(x))
 
     return SplitJoinUNet().eval().to(memory_format=torch.channels_last)
 

@@ -19,7 +19,7 @@ from ..common.dependencies import require
 from ..common.errors import Cancelled, InputError
 from ..synthesis.training_maps import COARSEST_PIXEL_M, IGNORE, MODEL_PIXEL_M
 from .calibration import each_map_logits
-from .dense_network import DENSE_ARCHITECTURES, INPUT_CHANNEL_NAMES, SIZE_MULTIPLE, build_dense_network, network_input
+from .dense_network import DENSE_ARCHITECTURES, INPUT_CHANNEL_NAMES, build_dense_network, network_input, size_multiple
 
 CHECKPOINT_STEPS = 100
 VALIDATION_STEPS = 200  # steps between validations (and best-model updates)
@@ -49,8 +49,9 @@ class DenseTrainingConfig:
         if self.architecture not in DENSE_ARCHITECTURES:
             raise InputError("ARCHITECTURE", f"must be one of {', '.join(DENSE_ARCHITECTURES)}, "
                                              f"got {self.architecture!r}")
-        if not (SIZE_MULTIPLE <= self.crop_px <= map_size and self.crop_px % SIZE_MULTIPLE == 0):
-            raise InputError("CROP_SIZE", f"must be a multiple of {SIZE_MULTIPLE} pixels up to the maps' "
+        multiple = size_multiple(self.architecture)
+        if not (multiple <= self.crop_px <= map_size and self.crop_px % multiple == 0):
+            raise InputError("CROP_SIZE", f"must be a multiple of {multiple} pixels up to the maps' "
                                           f"{map_size}, got {self.crop_px}")
         if not 1 <= self.steps <= 10 ** 7:
             raise InputError("STEPS", f"must lie in [1, 10000000], got {self.steps}")

@@ -31,11 +31,14 @@ def test_probabilities_land_on_the_input_grid_with_its_holes(dense_model, veloci
     assert gdal.Open(kinds).RasterCount == 2
 
 
-def test_the_tile_size_never_changes_the_answer(dense_model, velocity, tmp_path, monkeypatch):
-    model = load_model(dense_model)
+@pytest.mark.parametrize("architecture, tiles", [("unet_tiny", 12), ("unet_strided", 4)])
+def test_the_tile_size_never_changes_the_answer(request, velocity, tmp_path, monkeypatch, architecture, tiles):
+    model = load_model(request.getfixturevalue("strided_dense_model" if architecture == "unet_strided"
+                                               else "dense_model"))
+    assert model.metadata["architecture"] == architecture
     detect_dense_raster(velocity, model, str(tmp_path / "one.tif"))
-    monkeypatch.setattr(dense_detection, "TILE_PX", 48)
-    assert detect_dense_raster(velocity, model, str(tmp_path / "many.tif"))["tiles"] == 12
+    monkeypatch.setattr(dense_detection, "TILE_PX", 48)  # strided: 96
+    assert detect_dense_raster(velocity, model, str(tmp_path / "many.tif"))["tiles"] == tiles
     whole, tiled = read_raster(str(tmp_path / "one.tif"))[0], read_raster(str(tmp_path / "many.tif"))[0]
     np.testing.assert_allclose(whole, tiled, atol=1e-5)
 

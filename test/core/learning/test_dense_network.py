@@ -11,16 +11,19 @@ from insar_deformation_detector.core.learning.dense_network import (
     build_dense_network,
     inference_network,
     network_input,
+    size_multiple,
     working_pixel_m,
 )
 
 
-@pytest.mark.parametrize("architecture,low,high", [("unet_small", 2e5, 2e6), ("unet_tiny", 1e4, 1e5)])
-def test_every_pixel_gets_class_logits_from_a_small_network(architecture, low, high):
+@pytest.mark.parametrize("architecture,low,high,side", [("unet_small", 2e5, 2e6, 40), ("unet_tiny", 1e4, 1e5, 40),
+                                                        ("unet_strided", 2e5, 2e6, 64)])
+def test_every_pixel_gets_class_logits_from_a_small_network(architecture, low, high, side):
     network = build_dense_network(architecture, 3).eval()
     assert low <= sum(parameter.numel() for parameter in network.parameters()) <= high
+    assert side % size_multiple(architecture) == 0
     with torch.no_grad():
-        assert network(torch.zeros(2, INPUT_CHANNELS, 40, 56)).shape == (2, 3, 40, 56)
+        assert network(torch.zeros(2, INPUT_CHANNELS, side, 96)).shape == (2, 3, side, 96)
 
 
 def test_input_is_velocity_about_a_reference_in_tens_of_mm_yr_coverage_and_pixel_size():
@@ -53,13 +56,14 @@ def test_a_network_reads_as_many_channels_as_it_was_built_for():
         assert network(torch.zeros(1, FIRST_CHANNELS, 16, 16)).shape == (1, 2, 16, 16)
 
 
-def test_the_inference_network_gives_the_trained_networks_logits():
-    network = build_dense_network("unet_tiny", 3)
+@pytest.mark.parametrize("architecture", ["unet_tiny", "unet_strided"])
+def test_the_inference_network_gives_the_trained_networks_logits(architecture):
+    network = build_dense_network(architecture, 3)
     network.train()
     with torch.no_grad():
         network(torch.randn(4, INPUT_CHANNELS, 32, 32))  # moves the batch-norm statistics off their defaults
     network.eval()
-    image = torch.randn(1, INPUT_CHANNELS, 48, 40)
+    image = torch.randn(1, INPUT_CHANNELS, 64, 96)
     with torch.no_grad():
         np.testing.assert_allclose(inference_network(network)(image).numpy(), network(image).numpy(), atol=1e-4)
     assert any(isinstance(layer, torch.nn.BatchNorm2d) for layer in network.modules())  # the original is kept

@@ -66,7 +66,8 @@ def test_cancel_writes_a_checkpoint_to_continue_from(tmp_path):
 
 
 @pytest.mark.parametrize("change,parameter", [({"architecture": "alexnet"}, "ARCHITECTURE"),
-                                              ({"crop_px": 30}, "CROP_SIZE"), ({"steps": 0}, "STEPS")])
+                                              ({"crop_px": 30}, "CROP_SIZE"), ({"steps": 0}, "STEPS"),
+                                              ({"architecture": "unet_strided", "crop_px": 40}, "CROP_SIZE")])
 def test_bad_settings_name_their_parameter(tmp_path, change, parameter):
     maps = bowl_maps(4)
     config = DenseTrainingConfig(**{"architecture": "unet_tiny", "crop_px": 32, **change})
