@@ -41,7 +41,7 @@ from ..common.value_checks import VELOCITY, check_band_values
 from ..learning.dense_network import FIRST_CHANNELS, SIZE_MULTIPLE, inference_network, network_input, working_pixel_m
 from .measurement_grid import MeasurementGrid
 from .raster_detection import KIND_SCALE
-from .reference_surface import ReferenceSurface
+from .reference_surface import WINDOW_PX, ReferenceSurface
 
 TILE_PX = 1024  # model pixels per tile side (a multiple of SIZE_MULTIPLE), times the network's stride: 0.6 GB
 HALO_PX = 64  # model pixels read around a tile, times the network's stride: beyond the U-Net's reach
@@ -151,7 +151,7 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
             single, shape, velocity_method(height, shape[0]), os.path.join(scratch, "model_grid.tif"), "GTiff",
             SCRATCH_OPTIONS)
         grid_band = resampled.GetRasterBand(1)
-        reference = ReferenceSurface(grid_band, shape, is_cancelled)
+        reference = ReferenceSurface(grid_band, shape, is_cancelled, _crop_px(model))
         measurements = None if measured is None else MeasurementGrid(
             _single_band(measured, 1, os.path.join(scratch, "measurements.tif")), shape, scratch, is_cancelled)
         probability = create_like(os.path.join(scratch, "probability.tif"), resampled, SCRATCH_OPTIONS)
@@ -182,6 +182,11 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
     return {"width": width, "height": height, "model_grid": shape, "working_pixel_m": pixel_m, "tiles": len(tiles),
             "reference_mm_yr": reference.median_mm_yr, "seconds": time.time() - started,
             "megapixels_per_second": width * height / 1e6 / max(classified, 1e-9)}
+
+
+def _crop_px(model):
+    """The side (model pixels) of the crops ``model`` was trained on, about whose median they were centred."""
+    return int(model.metadata.get("training", {}).get("crop_px", WINDOW_PX))
 
 
 def _measurements_dataset(measurements_path, velocity_path, model, dataset):

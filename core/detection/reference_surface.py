@@ -1,28 +1,32 @@
 """The velocity the dense detector measures each pixel against: a local median surface.
 
-Every training crop (core.learning.dense_training.random_crop, WINDOW_PX pixels a side) is
+Every training crop (core.learning.dense_training.random_crop, the model's crop side) is
 centred on its own median, so the network never saw the ramps, reference offsets and
 long-wavelength atmosphere that span a whole national map. Detection therefore centres every
-pixel alike: on the median of the WINDOW_PX window around it, estimated on a grid of window
-centres every STRIDE_PX pixels and interpolated bilinearly between them. The surface is computed
-once for the whole map, so tiles still join without seams.
+pixel alike: on the median of the window of the crop side around it (WINDOW_PX for a model that
+does not record it), estimated on a grid of window centres every half window and interpolated
+bilinearly between them. The surface is computed once for the whole map, so tiles still join
+without seams.
 """
 import numpy as np
 from scipy.ndimage import distance_transform_edt, map_coordinates
 
 from ..common.errors import Cancelled
 
-WINDOW_PX = 128  # the training crops' side (DenseTrainingConfig.crop_px)
-STRIDE_PX = 64  # pixels between window centres
+WINDOW_PX = 128  # the training crops' side (DenseTrainingConfig.crop_px) of models that do not record it
 SAMPLE_STEP = 4  # every 4th row and column of a window enters its median
 
 
 class ReferenceSurface:
-    """Local median velocity (mm/yr) of a model-grid band of ``shape`` (rows, cols); see the module."""
+    """Local median velocity (mm/yr) of a model-grid band of ``shape`` (rows, cols); see the module.
 
-    def __init__(self, band, shape, is_cancelled=None):
+    ``window_px``: the side of the windows (model pixels), the model's training crop side.
+    """
+
+    def __init__(self, band, shape, is_cancelled=None, window_px=WINDOW_PX):
         height, width = shape
-        self.rows, self.cols = -(-height // STRIDE_PX), -(-width // STRIDE_PX)
+        self.window_px, self.stride_px = window_px, window_px // 2
+        self.rows, self.cols = -(-height // self.stride_px), -(-width // self.stride_px)
         self.medians = np.full((self.rows, self.cols), np.nan, dtype=np.float64)
         sampled_width = max(1, width // SAMPLE_STEP)
         for index in range(self.rows):
@@ -40,11 +44,10 @@ class ReferenceSurface:
                     self.medians[index, column] = np.median(values)
         self._fill_gaps()
 
-    @staticmethod
-    def _span(index, length):
+    def _span(self, index, length):
         """[start, stop) of the window around centre ``index`` along an axis of ``length`` pixels."""
-        centre = index * STRIDE_PX + STRIDE_PX // 2
-        return max(0, centre - WINDOW_PX // 2), min(length, centre + WINDOW_PX // 2)
+        centre = index * self.stride_px + self.stride_px // 2
+        return max(0, centre - self.window_px // 2), min(length, centre + self.window_px // 2)
 
     def _fill_gaps(self):
         """Windows without a measurement take the nearest window's median (0 if the map has none)."""
@@ -62,10 +65,9 @@ class ReferenceSurface:
 
     def window(self, row, col, rows, cols):
         """(rows, cols) float32 reference of the pixels from (row, col); may reach beyond the map."""
-        grid_rows, grid_cols = np.meshgrid(_on_grid(row, rows), _on_grid(col, cols), indexing="ij")
+        grid_rows, grid_cols = np.meshgrid(self._on_grid(row, rows), self._on_grid(col, cols), indexing="ij")
         return map_coordinates(self.medians, [grid_rows, grid_cols], order=1, mode="nearest").astype(np.float32)
 
-
-def _on_grid(start, count):
-    """Positions of ``count`` pixel centres from ``start`` in units of the window-centre grid."""
-    return (np.arange(start, start + count) + 0.5 - STRIDE_PX / 2) / STRIDE_PX
+    def _on_grid(self, start, count):
+        """Positions of ``count`` pixel centres from ``start`` in units of the window-centre grid."""
+        return (np.arange(start, start + count) + 0.5 - self.stride_px / 2) / self.stride_px

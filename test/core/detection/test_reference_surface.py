@@ -39,3 +39,13 @@ def test_holes_take_the_nearest_median_and_an_empty_map_is_zero():
     assert surface.median_mm_yr == 4.0 and np.allclose(surface.window(0, 0, 256, 256), 4.0)
     empty, empty_band = band_of(np.full((64, 64), np.nan))
     assert ReferenceSurface(empty_band, (64, 64)).median_mm_yr == 0.0
+
+
+def test_the_windows_follow_the_models_crop_side():
+    values = np.zeros((512, 512), np.float32)
+    values[:, 256:] = 10.0  # a step: the surface climbs across one window around it
+    dataset, band = band_of(values)
+    for window in (128, 256):
+        surface = ReferenceSurface(band, (512, 512), window_px=window).window(0, 0, 512, 512)
+        climbing = np.flatnonzero((surface[256] > 0.5) & (surface[256] < 9.5))
+        assert 0.4 * window <= climbing.size <= 0.5 * window  # between window centres half a window apart
