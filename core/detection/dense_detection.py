@@ -111,8 +111,8 @@ class _Tiler:
                                                     self.network.input_channels)[None])
         batch = batch.to(self.device, memory_format=self.torch.channels_last)
         with self.torch.inference_mode():
-            logits = self.network(batch)
-            probabilities = self.torch.softmax(logits[0] / self.temperature, 0).cpu().numpy()
+            logits = self.network(batch)[0].contiguous()  # a softmax across channels_last is 5x slower
+            probabilities = self.torch.softmax(logits / self.temperature, 0).cpu().numpy()
         return probabilities[:, halo:halo + rows, halo:halo + cols]
 
 

@@ -5,11 +5,12 @@ centred on its own median, so the network never saw the ramps, reference offsets
 long-wavelength atmosphere that span a whole national map. Detection therefore centres every
 pixel alike: on the median of the window of the crop side around it (WINDOW_PX for a model that
 does not record it), estimated on a grid of window centres every half window and interpolated
-bilinearly between them. The surface is computed once for the whole map, so tiles still join
+bilinearly between them (held at the outermost centres beyond them), as two small matrix products
+since the grid is separable. The surface is computed once for the whole map, so tiles still join
 without seams.
 """
 import numpy as np
-from scipy.ndimage import distance_transform_edt, map_coordinates
+from scipy.ndimage import distance_transform_edt
 
 from ..common.errors import Cancelled
 
@@ -65,9 +66,24 @@ class ReferenceSurface:
 
     def window(self, row, col, rows, cols):
         """(rows, cols) float32 reference of the pixels from (row, col); may reach beyond the map."""
-        grid_rows, grid_cols = np.meshgrid(self._on_grid(row, rows), self._on_grid(col, cols), indexing="ij")
-        return map_coordinates(self.medians, [grid_rows, grid_cols], order=1, mode="nearest").astype(np.float32)
+        along_rows = _linear_weights(self._on_grid(row, rows), self.rows)
+        along_cols = _linear_weights(self._on_grid(col, cols), self.cols)
+        return (along_rows @ self.medians @ along_cols.T).astype(np.float32)
 
     def _on_grid(self, start, count):
         """Positions of ``count`` pixel centres from ``start`` in units of the window-centre grid."""
         return (np.arange(start, start + count) + 0.5 - self.stride_px / 2) / self.stride_px
+
+
+def _linear_weights(positions, length):
+    """(len(positions), length) weights of linear interpolation at ``positions`` (grid units) on a
+    grid of ``length`` nodes, positions beyond the ends held at the end nodes."""
+    clamped = np.clip(positions, 0.0, length - 1)
+    below = np.minimum(np.floor(clamped).astype(np.int64), max(length - 2, 0))
+    above = np.minimum(below + 1, length - 1)
+    fraction = clamped - below
+    weights = np.zeros((positions.size, length))
+    rows = np.arange(positions.size)
+    weights[rows, below] = 1.0 - fraction
+    weights[rows, above] += fraction
+    return weights

@@ -1,6 +1,7 @@
 """Tests of core/detection/reference_surface.py: the local median each pixel is measured against."""
 import numpy as np
 from osgeo import gdal
+from scipy.ndimage import map_coordinates
 
 from insar_deformation_detector.core.detection.reference_surface import WINDOW_PX, ReferenceSurface
 
@@ -49,3 +50,14 @@ def test_the_windows_follow_the_models_crop_side():
         surface = ReferenceSurface(band, (512, 512), window_px=window).window(0, 0, 512, 512)
         climbing = np.flatnonzero((surface[256] > 0.5) & (surface[256] < 9.5))
         assert 0.4 * window <= climbing.size <= 0.5 * window  # between window centres half a window apart
+
+
+def test_the_surface_is_bilinear_between_window_centres_and_held_beyond_them():
+    values = np.random.default_rng(1).normal(0.0, 5.0, (300, 260))
+    dataset, band = band_of(values)
+    surface = ReferenceSurface(band, (300, 260), window_px=64)
+    rows, cols = np.meshgrid(surface._on_grid(-40, 380), surface._on_grid(-40, 340), indexing="ij")
+    expected = map_coordinates(surface.medians, [rows, cols], order=1, mode="nearest")
+    np.testing.assert_allclose(surface.window(-40, -40, 380, 340), expected, atol=1e-5)
+    narrow, narrow_band = band_of(np.full((20, 300), 2.5))
+    assert np.allclose(ReferenceSurface(narrow_band, (20, 300)).window(-8, 0, 36, 300), 2.5)
