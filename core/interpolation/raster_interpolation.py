@@ -102,6 +102,15 @@ def _add_window(dataset, window, values):
     band.WriteArray((current + values).astype(np.float32), col, row)
 
 
+def blended(dense, weights):
+    """A tile's share of the mosaic: ``dense`` times its blend ``weights``, and 0 where the weight is 0.
+
+    Beyond the blend band a window's edge cells may lack the measurements just outside it and be
+    NaN there; they weigh nothing, and must not carry their NaN into the neighbour's core.
+    """
+    return np.where(weights > 0, dense * weights, 0.0)
+
+
 def _core_of(array, tile):
     """The part of a window-shaped ``array`` that lies in the tile's core."""
     r0, c0 = tile.window[:2]
@@ -148,7 +157,7 @@ def interpolate_raster(input_path, output_path, *, method="matrix_completion",
             tile_progress(0.0)
             sparse = read_window(source, tile.window)
             dense = interpolate_array(sparse, method, settings, max_distance, tile_progress, is_cancelled)
-            _add_window(accumulator, tile.window, dense * blend_weights(tile, height, width, BLEND))
+            _add_window(accumulator, tile.window, blended(dense, blend_weights(tile, height, width, BLEND)))
             if noise is not None:
                 noise.GetRasterBand(1).WriteArray(_core_of(spike_noise_map(sparse), tile),
                                                   tile.core[1], tile.core[0])

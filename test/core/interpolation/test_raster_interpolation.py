@@ -130,3 +130,15 @@ def test_cancel_interrupts_delaunay_gridding(tiling_scene, tmp_path):
 
 def test_sparse_and_dense_rasters_are_told_apart(real_looking):
     assert looks_sparse(real_looking["sparse"]) and not looks_sparse(real_looking["dense"])
+
+
+def test_tiles_of_scattered_measurements_leave_no_holes_along_their_edges(tmp_path):
+    rng = np.random.default_rng(0)
+    array = np.full((700, 700), np.nan, np.float32)
+    measured = rng.random(array.shape) < 0.003  # scattered: many window edges lack a neighbour inside
+    array[measured] = rng.normal(0.0, 2.0, measured.sum())
+    source = write_raster(str(tmp_path / "sparse.tif"), array)
+    whole, tiled = str(tmp_path / "whole.tif"), str(tmp_path / "tiled.tif")
+    interpolate_raster(source, whole, method="delaunay", max_distance=20)
+    assert interpolate_raster(source, tiled, method="delaunay", tile_size=300, max_distance=20)["tiles"] == 9
+    np.testing.assert_array_equal(np.isnan(read_raster(whole)[0]), np.isnan(read_raster(tiled)[0]))
