@@ -3,6 +3,7 @@
 * core/ never imports QGIS, Qt, the Processing glue or the dialogs;
 * Qt widgets (qgis.gui, QtWidgets) appear only in ui/ and plugin.py: ui/ holds the Qt code;
 * core/'s stages import one way: common <- interpolation <- synthesis <- learning <- detection
+  <- distributed
   (a stage uses the shared layer and earlier stages, never a later one);
 * every core module lives in a stage package;
 * processing_provider/ holds one algorithm per *_algorithm.py file;
@@ -15,7 +16,7 @@ import pytest
 
 from helpers import ROOT
 
-STAGES = ("common", "interpolation", "synthesis", "learning", "detection")
+STAGES = ("common", "interpolation", "synthesis", "learning", "detection", "distributed")
 QT = ("qgis.PyQt", "PyQt5", "PyQt6", "sip")
 QT_WIDGETS = ("qgis.gui", "qgis.PyQt.QtWidgets", "PyQt5.QtWidgets", "PyQt6.QtWidgets")
 FORBIDDEN_IN_CORE = ("qgis", "processing", "insar_deformation_detector.processing_provider",

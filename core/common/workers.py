@@ -80,6 +80,15 @@ def _main_script_hidden():
         main.__dict__.update(saved)
 
 
+@contextmanager
+def spawning_python():
+    """Processes spawned in this block run this installation's Python and skip the parent's __main__
+    (a LocalCluster's workers as much as a process_pool's)."""
+    multiprocessing.get_context("spawn").set_executable(python_executable())
+    with _main_script_hidden():
+        yield
+
+
 def _exit_when_orphaned(parent_pid):
     """End this worker once its parent has gone (killed, crashed), so no orphan keeps computing."""
     while os.getppid() == parent_pid:
@@ -104,10 +113,8 @@ def process_pool(workers, initializer=None, initargs=()):
     their jobs. A worker whose parent dies exits within PARENT_POLL_SECONDS
     (where the OS reports the new parent: not Windows).
     """
-    context = multiprocessing.get_context("spawn")
-    context.set_executable(python_executable())
-    with _environment(SINGLE_THREAD), _main_script_hidden():
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+    with _environment(SINGLE_THREAD), spawning_python():
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
                                    initargs=(os.getpid(), initializer, initargs))
         try:
             yield pool

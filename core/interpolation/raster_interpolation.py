@@ -95,11 +95,10 @@ def _count_measurements(band, height, width, is_cancelled):
 
 
 def _add_window(dataset, window, values):
-    """dataset[window] += values (single band, float32)."""
+    """dataset[window] += values (single band, float32, added in float32 as a mosaic of tile files is)."""
     row, col, rows, cols = window
     band = dataset.GetRasterBand(1)
-    current = band.ReadAsArray(col, row, cols, rows)
-    band.WriteArray((current + values).astype(np.float32), col, row)
+    band.WriteArray(band.ReadAsArray(col, row, cols, rows) + values, col, row)
 
 
 def blended(dense, weights):
@@ -125,6 +124,40 @@ def _copy_blocks(source, target, height, width):
         target.GetRasterBand(1).WriteArray(block, 0, row)
 
 
+def interpolation_tiles(height, width, tile_size, max_distance):
+    """Tiles of an interpolation: cores of ``tile_size`` pixels in windows wide enough for the blend and
+    for every measurement within ``max_distance`` pixels of the blend band."""
+    return make_tiles(height, width, tile_size, BLEND + EDGE_MARGIN + math.ceil(max_distance))
+
+
+def tile_result(source, tile, shape, method, settings, max_distance, with_noise=False, progress=None,
+                is_cancelled=None):
+    """(contribution, noise) of one tile of a raster of ``shape`` (rows, cols) read from band ``source``.
+
+    ``contribution``: (window rows, cols) float32, the dense velocities (mm/yr) times the tile's blend
+    weights (see ``blended``); the contributions of all tiles sum to the mosaic. ``noise``: the spike
+    noise (mm/yr) of the tile's core when ``with_noise``, else None.
+    """
+    sparse = read_window(source, tile.window)
+    dense = interpolate_array(sparse, method, settings, max_distance, progress, is_cancelled)
+    contribution = blended(dense, blend_weights(tile, *shape, BLEND)).astype(np.float32)
+    return contribution, (_core_of(spike_noise_map(sparse), tile) if with_noise else None)
+
+
+def check_interpolation(input_path, output_paths, settings, max_distance, tile_size, method, band=1,
+                        is_cancelled=None):
+    """(dataset, band, measured cells) of a valid interpolation input; InputError naming what is wrong.
+
+    ``output_paths``: {parameter name: path or None} of the outputs, none of which may be the input.
+    """
+    _validate(settings, max_distance, tile_size, method)
+    for name, path in output_paths.items():
+        if path and os.path.abspath(path) == os.path.abspath(input_path):
+            raise InputError(name, "must differ from INPUT, which is never overwritten")
+    dataset, source = open_band(input_path, band)
+    return dataset, source, _count_measurements(source, dataset.RasterYSize, dataset.RasterXSize, is_cancelled)
+
+
 def interpolate_raster(input_path, output_path, *, method="matrix_completion",
                        settings=MatrixCompletionSettings(), max_distance=20.0, noise_path=None,
                        tile_size=2500, band=1, progress=None, is_cancelled=None):
@@ -137,15 +170,11 @@ def interpolate_raster(input_path, output_path, *, method="matrix_completion",
     """
     started = time.time()
     report = progress or (lambda fraction, message: None)
-    _validate(settings, max_distance, tile_size, method)
-    for name, path in (("OUTPUT", output_path), ("NOISE", noise_path)):
-        if path and os.path.abspath(path) == os.path.abspath(input_path):
-            raise InputError(name, "must differ from INPUT, which is never overwritten")
-    dataset, source = open_band(input_path, band)
-    height, width = dataset.RasterYSize, dataset.RasterXSize
     report(0.0, "Checking measurements")
-    measured = _count_measurements(source, height, width, is_cancelled)
-    tiles = make_tiles(height, width, tile_size, BLEND + EDGE_MARGIN + math.ceil(max_distance))
+    dataset, source, measured = check_interpolation(input_path, {"OUTPUT": output_path, "NOISE": noise_path},
+                                                    settings, max_distance, tile_size, method, band, is_cancelled)
+    height, width = dataset.RasterYSize, dataset.RasterXSize
+    tiles = interpolation_tiles(height, width, tile_size, max_distance)
     with atomic_outputs(output_path, noise_path) as ((dense_path, partial_noise), scratch):
         # Sparse and without nodata: blocks not yet written read as zeros.
         accumulator = create_like(os.path.join(scratch, "sum.tif"), dataset, SCRATCH_OPTIONS, nodata=None)
@@ -155,12 +184,11 @@ def interpolate_raster(input_path, output_path, *, method="matrix_completion",
                 report(0.02 + 0.93 * (index + fraction) / len(tiles),
                        f"Tile {index + 1} of {len(tiles)}")
             tile_progress(0.0)
-            sparse = read_window(source, tile.window)
-            dense = interpolate_array(sparse, method, settings, max_distance, tile_progress, is_cancelled)
-            _add_window(accumulator, tile.window, blended(dense, blend_weights(tile, height, width, BLEND)))
+            contribution, tile_noise = tile_result(source, tile, (height, width), method, settings, max_distance,
+                                                   noise is not None, tile_progress, is_cancelled)
+            _add_window(accumulator, tile.window, contribution)
             if noise is not None:
-                noise.GetRasterBand(1).WriteArray(_core_of(spike_noise_map(sparse), tile),
-                                                  tile.core[1], tile.core[0])
+                noise.GetRasterBand(1).WriteArray(tile_noise, tile.core[1], tile.core[0])
         report(0.95, "Writing output")
         output = create_like(dense_path, dataset)
         _copy_blocks(accumulator, output, height, width)

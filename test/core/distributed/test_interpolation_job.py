@@ -1,0 +1,65 @@
+"""Tests of core/distributed/interpolation_job.py: tiles as tasks, in this process and on a LocalCluster."""
+import os
+
+import numpy as np
+import pytest
+
+from insar_deformation_detector.core.common.errors import Cancelled, InputError
+from insar_deformation_detector.core.distributed.interpolation_job import interpolate_tiled
+from insar_deformation_detector.core.interpolation.matrix_completion import MatrixCompletionSettings
+from insar_deformation_detector.core.interpolation.raster_interpolation import interpolate_raster
+
+from helpers import read_raster, write_raster
+
+FAST = MatrixCompletionSettings(max_iterations=20)
+
+
+@pytest.fixture(scope="module")
+def sparse_raster(tmp_path_factory):
+    """A 400 x 330 px map, 4 % measured: a 12 mm/yr bowl on a ramp."""
+    rng = np.random.default_rng(3)
+    rows, cols = np.mgrid[:400, :330]
+    velocity = 0.01 * cols - 12.0 * np.exp(-((rows - 200) ** 2 + (cols - 160) ** 2) / (2 * 25.0 ** 2))
+    sparse = np.where(rng.random(velocity.shape) < 0.04, velocity + rng.normal(0, 0.5, velocity.shape), np.nan)
+    return write_raster(str(tmp_path_factory.mktemp("sparse") / "sparse.tif"), sparse)
+
+
+def test_tile_tasks_in_this_process_give_the_one_process_map(sparse_raster, tmp_path):
+    reference, tiled, noise = (str(tmp_path / name) for name in ("reference.tif", "tiled.tif", "noise.tif"))
+    interpolate_raster(sparse_raster, reference, settings=FAST, tile_size=160)
+    summary = interpolate_tiled(sparse_raster, tiled, settings=FAST, tile_size=160, noise_path=noise)
+    assert summary["tiles"] == summary["tiles_run"] == 9
+    np.testing.assert_array_equal(read_raster(tiled)[0], read_raster(reference)[0])
+    assert np.isfinite(read_raster(noise)[0]).sum() > 0.03 * 400 * 330
+    assert [name for name in os.listdir(tmp_path) if name.startswith(".")] == []  # no scratch left
+
+
+def test_a_run_folder_resumes_with_the_missing_tiles_only_and_refuses_other_settings(sparse_raster, tmp_path):
+    run, first, second = str(tmp_path / "run"), str(tmp_path / "first.tif"), str(tmp_path / "second.tif")
+    calls = []
+
+    def cancel_after_four():
+        return len(calls) >= 4
+
+    with pytest.raises(Cancelled):
+        interpolate_tiled(sparse_raster, first, run_folder=run, settings=FAST, tile_size=160,
+                          progress=lambda fraction, message: calls.append(message) if "Tile" in message else None,
+                          is_cancelled=cancel_after_four)
+    assert not os.path.exists(first)
+    summary = interpolate_tiled(sparse_raster, second, run_folder=run, settings=FAST, tile_size=160)
+    assert (summary["tiles_found_done"], summary["tiles_run"]) == (4, 5)
+    whole = str(tmp_path / "whole.tif")
+    interpolate_tiled(sparse_raster, whole, settings=FAST, tile_size=160)
+    np.testing.assert_array_equal(read_raster(second)[0], read_raster(whole)[0])
+    with pytest.raises(InputError, match="RUN_FOLDER: .* holds a run of another settings"):
+        interpolate_tiled(sparse_raster, str(tmp_path / "other.tif"), run_folder=run, settings=FAST,
+                          tile_size=160, max_distance=5.0)
+
+
+def test_local_cluster_gives_the_same_map(sparse_raster, tmp_path):
+    pytest.importorskip("distributed")
+    here, there = str(tmp_path / "here.tif"), str(tmp_path / "there.tif")
+    interpolate_tiled(sparse_raster, here, settings=FAST, tile_size=160)
+    summary = interpolate_tiled(sparse_raster, there, where="local:2", settings=FAST, tile_size=160)
+    assert summary["tiles_run"] == 9
+    np.testing.assert_allclose(read_raster(there)[0], read_raster(here)[0], atol=1e-5, equal_nan=True)
