@@ -16,8 +16,10 @@ answer; a strided network's tiles and halo are twice as wide), and the probabili
 resampled back onto the map's own grid. Maps smaller than a tile are padded with holes, which the
 coverage channel marks; only maps under MIN_SIDE_PX pixels a side are refused.
 """
+import json
 import os
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from osgeo import gdal
@@ -46,6 +48,7 @@ from .reference_surface import WINDOW_PX, ReferenceSurface
 TILE_PX = 1024  # model pixels per tile side (a multiple of SIZE_MULTIPLE), times the network's stride: 0.6 GB
 HALO_PX = 64  # model pixels read around a tile, times the network's stride: beyond the U-Net's reach
 MIN_SIDE_PX = 16  # maps narrower than this are refused
+GRID_FILE = "model_grid.json"  # what ModelGridInputs.save records
 
 
 def check_dense_model(model):
@@ -77,27 +80,25 @@ def _single_band(dataset, band_number, path):
     return single
 
 
-class _Tiler:
+class Tiler:
     """Class probabilities of the model-grid raster, one tile and its halo at a time."""
 
-    def __init__(self, model, band, shape, reference, pixel_m, device, measurements=None):
-        """``reference``: the ReferenceSurface of ``band``; ``pixel_m``: the working pixel size (metres);
-        ``measurements``: the map's MeasurementGrid (None: the map is its own measurement)."""
+    def __init__(self, network, temperature, band, shape, reference, pixel_m, device, measurements=None):
+        """``network``: an inference network (core.learning.dense_network.inference_network) on ``device``;
+        ``temperature``: the model's calibration temperature; ``reference``: the ReferenceSurface of
+        ``band``; ``pixel_m``: the working pixel size (metres); ``measurements``: the map's
+        MeasurementGrid (None: the map is its own measurement)."""
         import torch
 
-        self.torch, self.band, self.shape = torch, band, shape
-        self.network = inference_network(model.network).to(device)
-        self.temperature = float(model.metadata.get("temperature", 1.0))
-        self.reference, self.pixel_m, self.device = reference, pixel_m, device
+        self.torch, self.network, self.temperature = torch, network, temperature
+        self.band, self.shape, self.reference, self.pixel_m, self.device = band, shape, reference, pixel_m, device
         self.measurements = measurements
-        stride = self.network.stride
+        stride = network.stride
         self.tile_px, self.halo_px, self.multiple = TILE_PX * stride, HALO_PX * stride, SIZE_MULTIPLE * stride
 
     def tiles(self):
         """[(row, col, rows, cols)] of the tiles covering the model grid."""
-        height, width = self.shape
-        return [(row, col, min(self.tile_px, height - row), min(self.tile_px, width - col))
-                for row in range(0, height, self.tile_px) for col in range(0, width, self.tile_px)]
+        return model_tiles(self.shape, self.network.stride)
 
     def probabilities(self, row, col, rows, cols):
         """(C, rows, cols) class probabilities of the tile core at (row, col)."""
@@ -116,6 +117,141 @@ class _Tiler:
         return probabilities[:, halo:halo + rows, halo:halo + cols]
 
 
+def model_tiles(shape, stride):
+    """[(row, col, rows, cols)] of the tiles of TILE_PX times ``stride`` covering a model grid of ``shape``."""
+    height, width = shape
+    tile_px = TILE_PX * stride
+    return [(row, col, min(tile_px, height - row), min(tile_px, width - col))
+            for row in range(0, height, tile_px) for col in range(0, width, tile_px)]
+
+
+def model_tiler(model, grid, device):
+    """The Tiler of ``model`` (a dense LoadedModel) over the opened ModelGridInputs ``grid``."""
+    network = inference_network(model.network).to(device)
+    return Tiler(network, float(model.metadata.get("temperature", 1.0)), grid.band, grid.shape, grid.reference,
+                 grid.pixel_m, device, grid.measurements)
+
+
+@dataclass
+class ModelGridInputs:
+    """What the network reads, on the model grid: files in a folder, opened where they are read.
+
+    ``velocity_path``: the velocity (mm/yr, NaN for no data) on the model grid of ``shape`` (rows,
+    cols) at ``pixel_m`` metre pixels; ``measurement_paths``: (mean measurement, measured share)
+    rasters on that grid, or None for a map that is its own measurement; ``reference``: the
+    ReferenceSurface of the velocity; ``on_own_grid``: the model grid is the map's own.
+    """
+
+    velocity_path: str
+    measurement_paths: tuple
+    shape: tuple
+    pixel_m: float
+    on_own_grid: bool
+    reference: ReferenceSurface = None
+
+    def open(self):
+        """A view of these inputs with the GDAL datasets open (``band``, ``measurements``): for one process."""
+        return _OpenedGrid(self)
+
+    def save(self, folder):
+        """Record these inputs, whose rasters lie in ``folder``, in its GRID_FILE (file names, the grid)."""
+        names = [os.path.basename(self.velocity_path)] + [os.path.basename(path)
+                                                          for path in self.measurement_paths or ()]
+        with open(os.path.join(folder, GRID_FILE), "w", encoding="utf-8") as stream:
+            json.dump({"files": names, "shape": list(self.shape), "pixel_m": self.pixel_m,
+                       "on_own_grid": self.on_own_grid}, stream)
+
+    @classmethod
+    def load(cls, folder, model, is_cancelled=None):
+        """The inputs ``save`` recorded in ``folder`` (moved there or not), the reference surface recomputed."""
+        with open(os.path.join(folder, GRID_FILE), encoding="utf-8") as stream:
+            recorded = json.load(stream)
+        paths = [os.path.join(folder, name) for name in recorded["files"]]
+        shape = tuple(recorded["shape"])
+        velocity = checked(gdal.Open(paths[0]), f"open {paths[0]}")
+        reference = ReferenceSurface(velocity.GetRasterBand(1), shape, is_cancelled, _crop_px(model))
+        return cls(paths[0], tuple(paths[1:]) or None, shape, recorded["pixel_m"], recorded["on_own_grid"],
+                   reference)
+
+
+class _OpenedGrid:
+    """ModelGridInputs with its rasters open: ``band`` (the velocity) and ``measurements`` (a MeasurementGrid)."""
+
+    def __init__(self, inputs):
+        self.inputs, self.shape, self.pixel_m, self.reference = inputs, inputs.shape, inputs.pixel_m, inputs.reference
+        self.dataset = checked(gdal.Open(inputs.velocity_path), f"open {inputs.velocity_path}")
+        self.band = self.dataset.GetRasterBand(1)
+        self.measurements = (None if inputs.measurement_paths is None
+                             else MeasurementGrid.opened(inputs.measurement_paths, inputs.shape))
+
+
+def checked_inputs(velocity_path, model, output_path, band, measurements_path, is_cancelled):
+    """(dataset, band, measurements dataset or None) of valid dense detection inputs; InputError otherwise."""
+    check_dense_model(model)
+    if os.path.abspath(output_path) == os.path.abspath(velocity_path):
+        raise InputError("OUTPUT_PROBABILITY", "must differ from INPUT, which is never overwritten")
+    dataset, source = open_band(velocity_path, band)
+    height, width = dataset.RasterYSize, dataset.RasterXSize
+    if min(height, width) < MIN_SIDE_PX:
+        raise InputError("INPUT", f"is {width} x {height} pixels; the detector needs at least {MIN_SIDE_PX} "
+                                  "pixels a side")
+    check_band_values(source, height, width, "INPUT", VELOCITY, "NODATA", is_cancelled)
+    return dataset, source, _measurements_dataset(measurements_path, velocity_path, model, dataset)
+
+
+def prepare_model_grid(dataset, band, model, measured, folder, is_cancelled=None):
+    """ModelGridInputs of ``dataset``'s band ``band`` for ``model``, its rasters written into ``folder``.
+
+    ``measured``: the measurements dataset (see ``checked_inputs``) or None.
+    """
+    height, width = dataset.RasterYSize, dataset.RasterXSize
+    pixel_m = working_pixel_m(model.metadata, float(np.sqrt(np.prod(pixel_size_m(dataset)))))
+    shape = model_grid(dataset, pixel_m)
+    single = _single_band(dataset, band, os.path.join(folder, "velocity.tif"))
+    on_own_grid = shape == (height, width)
+    resampled = single if on_own_grid else warped(
+        single, shape, velocity_method(height, shape[0]), os.path.join(folder, "model_grid.tif"), "GTiff",
+        SCRATCH_OPTIONS)
+    reference = ReferenceSurface(resampled.GetRasterBand(1), shape, is_cancelled, _crop_px(model))
+    measurement_paths = None
+    if measured is not None:
+        grid = MeasurementGrid(_single_band(measured, 1, os.path.join(folder, "measurements.tif")), shape, folder,
+                               is_cancelled)
+        measurement_paths = grid.paths
+        grid.close()
+    velocity_path = resampled.GetDescription()
+    single = resampled = None
+    return ModelGridInputs(velocity_path, measurement_paths, shape, pixel_m, on_own_grid, reference)
+
+
+def probability_rasters(template, folder, classes, with_kinds):
+    """(probability, kinds or None) model-grid rasters in ``folder`` on ``template``'s grid."""
+    probability = create_like(os.path.join(folder, "probability.tif"), template, SCRATCH_OPTIONS)
+    kinds = create_like(os.path.join(folder, "kinds.tif"), template, PACKED_SCRATCH_OPTIONS, nodata=None,
+                        bands=classes - 1, data_type=gdal.GDT_Byte) if with_kinds else None
+    return probability, kinds
+
+
+def tile_outputs(values, with_kinds):
+    """(P = 1 - P(no deformation) as (rows, cols) float32, the kinds' probabilities times KIND_SCALE as
+    (C - 1, rows, cols) uint8 or None) of a tile's (C, rows, cols) class probabilities."""
+    kinds = np.round(values[1:] * KIND_SCALE).astype(np.uint8) if with_kinds else None
+    return (1.0 - values[0]).astype(np.float32), kinds
+
+
+def write_on_map(probability, kinds, dataset, source, staged, scratch, on_own_grid, is_cancelled=None):
+    """The outputs on the map's grid from the model-grid ``probability`` and ``kinds`` (or None) rasters.
+
+    ``staged``: (probability path, kinds path or None); the probability is NaN where ``source``
+    (the input band) has no data.
+    """
+    on_map = probability if on_own_grid else _warped_back(probability, dataset, "bilinear",
+                                                          os.path.join(scratch, "on_map.tif"), SCRATCH_OPTIONS)
+    _masked_copy(on_map, source, dataset, staged[0], is_cancelled)
+    if kinds is not None:
+        _warped_back(kinds, dataset, "nearest", staged[1], PACKED_SCRATCH_OPTIONS)  # closed when dropped
+
+
 def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band=1, device="cpu",
                         progress=None, is_cancelled=None, measurements_path=None):
     """Write the deformation probability map of a dense velocity GeoTIFF (mm/yr) by a dense model.
@@ -130,58 +266,33 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
     """
     started = time.time()
     report = progress or (lambda fraction, message: None)
-    check_dense_model(model)
-    if os.path.abspath(output_path) == os.path.abspath(velocity_path):
-        raise InputError("OUTPUT_PROBABILITY", "must differ from INPUT, which is never overwritten")
-    dataset, source = open_band(velocity_path, band)
-    height, width = dataset.RasterYSize, dataset.RasterXSize
-    if min(height, width) < MIN_SIDE_PX:
-        raise InputError("INPUT", f"is {width} x {height} pixels; the detector needs at least {MIN_SIDE_PX} "
-                                  "pixels a side")
     report(0.0, "Checking the velocities")
-    check_band_values(source, height, width, "INPUT", VELOCITY, "NODATA", is_cancelled)
-    measured = _measurements_dataset(measurements_path, velocity_path, model, dataset)
-    pixel_m = working_pixel_m(model.metadata, float(np.sqrt(np.prod(pixel_size_m(dataset)))))
-    shape = model_grid(dataset, pixel_m)
-    classes = len(model.classes)
+    dataset, source, measured = checked_inputs(velocity_path, model, output_path, band, measurements_path,
+                                               is_cancelled)
+    height, width = dataset.RasterYSize, dataset.RasterXSize
     with atomic_outputs(output_path, kinds_path) as (staged, scratch):
-        single = _single_band(dataset, band, os.path.join(scratch, "velocity.tif"))
-        on_own_grid = shape == (height, width)
-        resampled = single if on_own_grid else warped(
-            single, shape, velocity_method(height, shape[0]), os.path.join(scratch, "model_grid.tif"), "GTiff",
-            SCRATCH_OPTIONS)
-        grid_band = resampled.GetRasterBand(1)
-        reference = ReferenceSurface(grid_band, shape, is_cancelled, _crop_px(model))
-        measurements = None if measured is None else MeasurementGrid(
-            _single_band(measured, 1, os.path.join(scratch, "measurements.tif")), shape, scratch, is_cancelled)
-        probability = create_like(os.path.join(scratch, "probability.tif"), resampled, SCRATCH_OPTIONS)
-        kinds = create_like(os.path.join(scratch, "kinds.tif"), resampled, PACKED_SCRATCH_OPTIONS, nodata=None,
-                            bands=classes - 1, data_type=gdal.GDT_Byte) if kinds_path else None
-        tiler = _Tiler(model, grid_band, shape, reference, pixel_m, device, measurements)
+        inputs = prepare_model_grid(dataset, band, model, measured, scratch, is_cancelled)
+        grid = inputs.open()
+        probability, kinds = probability_rasters(grid.dataset, scratch, len(model.classes), kinds_path is not None)
+        tiler = model_tiler(model, grid, device)
         tiles = tiler.tiles()
         classified = time.time()
         for number, (row, col, rows, cols) in enumerate(tiles):
             if is_cancelled is not None and is_cancelled():
                 raise Cancelled()
             report(0.05 + 0.85 * number / len(tiles), f"Classifying tile {number + 1} of {len(tiles)}")
-            values = tiler.probabilities(row, col, rows, cols)
-            probability.GetRasterBand(1).WriteArray((1.0 - values[0]).astype(np.float32), col, row)
-            for kind in range(1, classes if kinds is not None else 1):
-                kinds.GetRasterBand(kind).WriteArray(np.round(values[kind] * KIND_SCALE).astype(np.uint8), col, row)
+            values, kind_values = tile_outputs(tiler.probabilities(row, col, rows, cols), kinds is not None)
+            probability.GetRasterBand(1).WriteArray(values, col, row)
+            for kind, layer in enumerate(kind_values if kind_values is not None else ()):
+                kinds.GetRasterBand(kind + 1).WriteArray(layer, col, row)
         classified = time.time() - classified
         report(0.9, "Back onto the map's grid")
-        on_map = probability if on_own_grid else _warped_back(probability, dataset, "bilinear",
-                                                              os.path.join(scratch, "on_map.tif"), SCRATCH_OPTIONS)
-        _masked_copy(on_map, source, dataset, staged[0], is_cancelled)
-        if kinds is not None:
-            _warped_back(kinds, dataset, "nearest", staged[1], PACKED_SCRATCH_OPTIONS)  # closed when dropped
-        probability = kinds = on_map = resampled = single = grid_band = measured = tiler = None
-        if measurements is not None:
-            measurements.close()
+        write_on_map(probability, kinds, dataset, source, staged, scratch, inputs.on_own_grid, is_cancelled)
+        probability = kinds = grid = tiler = measured = None
     report(1.0, "Done")
-    return {"width": width, "height": height, "model_grid": shape, "working_pixel_m": pixel_m, "tiles": len(tiles),
-            "reference_mm_yr": reference.median_mm_yr, "seconds": time.time() - started,
-            "megapixels_per_second": width * height / 1e6 / max(classified, 1e-9)}
+    return {"width": width, "height": height, "model_grid": inputs.shape, "working_pixel_m": inputs.pixel_m,
+            "tiles": len(tiles), "reference_mm_yr": inputs.reference.median_mm_yr,
+            "seconds": time.time() - started, "megapixels_per_second": width * height / 1e6 / max(classified, 1e-9)}
 
 
 def _crop_px(model):

@@ -10,9 +10,10 @@ finer), and are read a tile and its halo at a time.
 import os
 
 import numpy as np
+from osgeo import gdal
 
 from ..common.errors import Cancelled
-from ..common.raster_io import SCRATCH_OPTIONS, create_like, padded_window, read_window, row_blocks
+from ..common.raster_io import SCRATCH_OPTIONS, checked, create_like, padded_window, read_window, row_blocks
 from ..common.resampling import warped
 
 
@@ -38,6 +39,19 @@ class MeasurementGrid:
                                           "GTiff", SCRATCH_OPTIONS)
                                    for dataset, name in ((measured, "measurement"), (share, "share")))
         self.shape = shape
+
+    @classmethod
+    def opened(cls, paths, shape):
+        """The MeasurementGrid of the (mean measurement, measured share) rasters at ``paths``, made before."""
+        grid = cls.__new__(cls)
+        grid._datasets = tuple(checked(gdal.Open(path), f"open {path}") for path in paths)
+        grid.shape = shape
+        return grid
+
+    @property
+    def paths(self):
+        """(mean measurement, measured share) raster paths on the model grid."""
+        return tuple(dataset.GetDescription() for dataset in self._datasets)
 
     def window(self, top, left, side):
         """(2, side[0], side[1]) mean measurement (mm/yr, NaN where none) and measured share from (top, left)."""
