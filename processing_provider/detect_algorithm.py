@@ -23,6 +23,7 @@ from qgis.core import (
 
 from ..core.common.raster_io import OUTPUT_OPTIONS, atomic_outputs, checked
 from .algorithm_base import InsarAlgorithm
+from .cluster_inputs import WHERE_HELP, cluster_parameters, cluster_values
 from .inputs import (
     declared_nodata,
     declared_nodata_raster,
@@ -89,7 +90,9 @@ CNN sees it).</p>
 equals the untiled one; the GPU is used when PyTorch sees one.</p>
 <p><b>Memory</b>: one tile at a time, so it follows <i>Tile size</i>, not the map's size
 (bench/memory.py, qgis_process included: 1.1 GB at 1200 x 1200 pixels, 1.7 GB at 3600 x 3600 with
-2048-pixel tiles; smaller tiles need less).</p>"""
+2048-pixel tiles; smaller tiles need less).</p>""" + WHERE_HELP + """<p>Runs on a cluster or with a
+run folder take a dense model; the interpolation and the detection each run as one task per
+tile, and the areas are traced on the whole probability map, as in this process.</p>"""
 
 
 class DetectAlgorithm(InsarAlgorithm):
@@ -121,6 +124,8 @@ class DetectAlgorithm(InsarAlgorithm):
         self.addParameter(advanced(QgsProcessingParameterNumber(
             "TILE_SIZE", "Tile size (pixels)", defaultValue=2048, minValue=256, maxValue=16384)))
         self.addParameter(device_parameter())
+        for parameter in cluster_parameters():
+            self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterRasterDestination(
             "OUTPUT_PROBABILITY", "Deformation probability"))
         self.addParameter(areas_parameter())
@@ -136,6 +141,7 @@ class DetectAlgorithm(InsarAlgorithm):
         from ..core.detection.dense_detection import detect_dense_raster
         from ..core.detection.raster_detection import DetectionSettings, detect_raster
         from ..core.detection.wrapped_raster import wrap_raster
+        from ..core.distributed.chain import detect_stage
         from ..core.learning.area_confidence import confidence_function
         from ..core.learning.model_file import DENSE_MODEL_PATH, load_model
         from ..core.learning.training import choose_device, use_all_cores
@@ -161,17 +167,29 @@ class DetectAlgorithm(InsarAlgorithm):
             tile_size=self.parameterAsInt(parameters, "TILE_SIZE", context), device=device)
         feedback.pushInfo(f"Model: {model_path} ({model.metadata['architecture']}; classes "
                           f"{', '.join(model.classes)})")
+        where, run_folder = cluster_values(self, parameters, context)
+        tiled = run_folder is not None or not where.in_process
+        if tiled and model.family != "dense":
+            raise error("WHERE", "runs on a cluster or with a run folder take a dense model; leave WHERE and "
+                                 "RUN_FOLDER empty for the window family")
 
         scratch = tempfile.mkdtemp(prefix="insardefo-detect-", dir=QgsProcessingUtils.tempFolder())
         try:
             with atomic_outputs(probability_path, areas_path, velocity_output, wrapped_output) as (staged, _):
+                chain = (where, run_folder or os.path.join(scratch, "run")) if tiled else None
                 velocity, measurements, share = self._dense_velocity(layer, parameters, context, feedback, scratch,
-                                                                     staged[2])
+                                                                     staged[2], chain)
                 if wrapped_output:
                     wrap_raster(velocity, staged[3], intervals[0], is_cancelled=feedback.isCanceled)
                 kinds_path = os.path.join(scratch, "kinds.tif")
                 classify = progress_reporter(feedback, share, 1.0 - AREAS_SHARE)
-                if model.family == "dense":
+                if tiled:
+                    summary = detect_stage(velocity, model, staged[0], kinds_path, chain[1], where,
+                                           measurements_path=measurements, device=device, progress=classify,
+                                           is_cancelled=feedback.isCanceled)
+                    feedback.pushInfo(f"{summary['tiles_run']} of {summary['tiles']} tile(s) classified now, "
+                                      f"{summary['tiles_found_done']} found done, {summary['seconds']:.1f} s")
+                elif model.family == "dense":
                     summary = detect_dense_raster(velocity, model, staged[0], kinds_path, device=device,
                                                   progress=classify, is_cancelled=feedback.isCanceled,
                                                   measurements_path=measurements)
@@ -210,8 +228,12 @@ class DetectAlgorithm(InsarAlgorithm):
         self.style_output(context, results.get("OUTPUT_VELOCITY"), style_velocity)
         self.style_output(context, results.get("OUTPUT_WRAPPED"), partial(style_wrapped, interval=interval))
 
-    def _dense_velocity(self, layer, parameters, context, feedback, scratch, velocity_output):
-        """(dense velocity path, measurements path, progress share used) for the INPUT layer."""
+    def _dense_velocity(self, layer, parameters, context, feedback, scratch, velocity_output, chain):
+        """(dense velocity path, measurements path, progress share used) for the INPUT layer.
+
+        ``chain``: (Where, chain folder) to interpolate one task per tile (core.distributed.chain), or None.
+        """
+        from ..core.distributed.chain import interpolate_stage
         from ..core.interpolation.raster_interpolation import interpolate_raster, looks_sparse
 
         choice = INTERPOLATIONS[self.parameterAsEnum(parameters, "INTERPOLATION", context)][0]
@@ -232,11 +254,16 @@ class DetectAlgorithm(InsarAlgorithm):
                                            creationOptions=OUTPUT_OPTIONS), f"write {velocity_output}")
                 return measurements, measurements, 0.0
         method = "matrix_completion" if choice == "auto" else choice
-        dense = velocity_output or os.path.join(scratch, "dense.tif")
         feedback.pushInfo(f"Interpolating by {method.replace('_', ' ')}")
-        interpolate_raster(measurements, dense, method=method,
-                           progress=progress_reporter(feedback, 0.0, INTERPOLATION_SHARE),
-                           is_cancelled=feedback.isCanceled)
+        progress = progress_reporter(feedback, 0.0, INTERPOLATION_SHARE)
+        if chain is not None:
+            measurements, dense = interpolate_stage(measurements, chain[1], chain[0], method=method,
+                                                    progress=progress, is_cancelled=feedback.isCanceled)
+            if velocity_output:
+                shutil.copyfile(dense, velocity_output)
+            return dense, measurements, INTERPOLATION_SHARE
+        dense = velocity_output or os.path.join(scratch, "dense.tif")
+        interpolate_raster(measurements, dense, method=method, progress=progress, is_cancelled=feedback.isCanceled)
         return dense, measurements, INTERPOLATION_SHARE
 
     def _single_band(self, layer, parameters, context, scratch):

@@ -9,6 +9,7 @@ the parameter to fix; cancelling stops cleanly and leaves no output file.
 import os
 import shutil
 import tempfile
+from functools import partial
 
 from qgis.core import (
     QgsProcessingOutputNumber,
@@ -22,6 +23,7 @@ from qgis.core import (
 )
 
 from .algorithm_base import InsarAlgorithm
+from .cluster_inputs import WHERE_HELP, cluster_parameters, cluster_values
 from .inputs import (
     declared_nodata,
     declared_nodata_raster,
@@ -59,7 +61,7 @@ N = y - median3x3(y) of the measurements.</p>
 the tolerance <i>tau</i> (paper: 1e-4) and the iteration cap K (paper: 200) of Algorithm 1; the
 tile size in pixels (paper: 2500; large rasters are processed in overlapping, blended tiles).</p>
 <p><b>Memory</b>: one tile at a time, so it follows the tile size, not the raster's (bench/memory.py,
-qgis_process included: 0.35 GB at 1200 x 1200 pixels, 0.66 GB at 3600 x 3600).</p>"""
+qgis_process included: 0.35 GB at 1200 x 1200 pixels, 0.66 GB at 3600 x 3600).</p>""" + WHERE_HELP
 
 
 class InterpolateAlgorithm(InsarAlgorithm):
@@ -119,6 +121,8 @@ class InterpolateAlgorithm(InsarAlgorithm):
         for parameter in advanced:
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(parameter)
+        for parameter in cluster_parameters():
+            self.addParameter(parameter)
 
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT, "Interpolated velocity (mm/yr)"))
@@ -128,6 +132,7 @@ class InterpolateAlgorithm(InsarAlgorithm):
 
     # ----------------------------------------------------------------- running
     def compute(self, parameters, context, feedback):
+        from ..core.distributed.interpolation_job import interpolate_tiled
         from ..core.interpolation.raster_interpolation import MatrixCompletionSettings, interpolate_raster
 
         layer = self.parameterAsLayer(parameters, self.INPUT, context)
@@ -149,6 +154,12 @@ class InterpolateAlgorithm(InsarAlgorithm):
             max_distance=self.parameterAsDouble(parameters, self.MAX_DISTANCE, context),
             noise_path=noise, tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
             progress=progress_reporter(feedback), is_cancelled=feedback.isCanceled)
+        where, run_folder = cluster_values(self, parameters, context)
+        interpolate = interpolate_raster
+        if run_folder or not where.in_process:
+            feedback.pushInfo(f"One task per tile ({'in this process' if where.in_process else where.text})"
+                              + (f", finished tiles kept in {run_folder}" if run_folder else ""))
+            interpolate = partial(interpolate_tiled, run_folder=run_folder, where=where)
 
         scratch = None
         try:
@@ -156,12 +167,12 @@ class InterpolateAlgorithm(InsarAlgorithm):
                 scratch = tempfile.mkdtemp(prefix="insardefo-points-", dir=QgsProcessingUtils.tempFolder())
                 sparse_path = os.path.join(scratch, "sparse.tif")
                 grid_points(self, layer, parameters, context, feedback, sparse_path)
-                summary = interpolate_raster(sparse_path, output, band=1, **options)
+                summary = interpolate(sparse_path, output, band=1, **options)
             elif isinstance(layer, QgsRasterLayer):
                 band = self.parameterAsInt(parameters, self.BAND, context) if is_set(parameters, self.BAND) else 1
                 source = declared_nodata_raster(velocity_raster_path(layer, parameters),
                                                 declared_nodata(self, parameters, context))
-                summary = interpolate_raster(source, output, band=band, **options)
+                summary = interpolate(source, output, band=band, **options)
             else:
                 raise error(self.INPUT, "must be a point vector layer or a raster layer")
         finally:

@@ -63,3 +63,41 @@ def test_local_cluster_gives_the_same_map(sparse_raster, tmp_path):
     summary = interpolate_tiled(sparse_raster, there, where="local:2", settings=FAST, tile_size=160)
     assert summary["tiles_run"] == 9
     np.testing.assert_allclose(read_raster(there)[0], read_raster(here)[0], atol=1e-5, equal_nan=True)
+
+
+def test_a_worker_killed_mid_run_costs_only_its_tile(sparse_raster, tmp_path):
+    pytest.importorskip("distributed")
+    import psutil
+
+    here, there = str(tmp_path / "here.tif"), str(tmp_path / "there.tif")
+    interpolate_tiled(sparse_raster, here, settings=FAST, tile_size=160)
+    killed = []
+
+    def kill_a_worker_once(fraction, message):
+        workers = [child for child in psutil.Process().children(recursive=True)
+                   if "spawn_main" in " ".join(child.cmdline())]
+        if not killed and "done" in message and workers:
+            workers[0].kill()
+            killed.append(workers[0].pid)
+
+    summary = interpolate_tiled(sparse_raster, there, where="local:2", settings=FAST, tile_size=160,
+                                progress=kill_a_worker_once)
+    assert killed and summary["tiles_run"] == 9
+    np.testing.assert_allclose(read_raster(there)[0], read_raster(here)[0], atol=1e-5, equal_nan=True)
+
+
+def test_cancel_on_a_cluster_stops_within_seconds_and_the_resumed_run_gives_the_same_map(sparse_raster, tmp_path):
+    pytest.importorskip("distributed")
+    run, done = str(tmp_path / "run"), []
+    with pytest.raises(Cancelled):
+        interpolate_tiled(sparse_raster, str(tmp_path / "first.tif"), run_folder=run, where="local:2", settings=FAST,
+                          tile_size=160, progress=lambda fraction, message: done.append(message) if "done" in message
+                          else None, is_cancelled=lambda: bool(done))
+    finished = len(os.listdir(os.path.join(run, "interpolation")))
+    assert 1 <= finished < 9 and not os.path.exists(tmp_path / "first.tif")
+    summary = interpolate_tiled(sparse_raster, str(tmp_path / "second.tif"), run_folder=run, where="local:2",
+                                settings=FAST, tile_size=160)
+    assert summary["tiles_found_done"] >= finished and summary["tiles_run"] == 9 - summary["tiles_found_done"]
+    interpolate_tiled(sparse_raster, str(tmp_path / "whole.tif"), settings=FAST, tile_size=160)
+    np.testing.assert_allclose(read_raster(str(tmp_path / "second.tif"))[0],
+                               read_raster(str(tmp_path / "whole.tif"))[0], atol=1e-5, equal_nan=True)

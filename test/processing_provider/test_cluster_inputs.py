@@ -1,0 +1,92 @@
+"""WHERE and RUN_FOLDER of insardefo:interpolate and insardefo:detect, through processing.run and qgis_process.bin."""
+import os
+import time
+
+import numpy as np
+import pytest
+from qgis.core import QgsProcessingException
+
+from helpers import area_rows, read_raster, write_raster
+
+pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def sparse_raster(tmp_path_factory):
+    """A 400 x 330 px map at 10 m, 6 % measured: a 12 mm/yr bowl on a ramp."""
+    rng = np.random.default_rng(5)
+    rows, cols = np.mgrid[:400, :330]
+    velocity = 0.01 * cols - 12.0 * np.exp(-((rows - 200) ** 2 + (cols - 160) ** 2) / (2 * 25.0 ** 2))
+    sparse = np.where(rng.random(velocity.shape) < 0.06, velocity + rng.normal(0, 0.5, velocity.shape), np.nan)
+    return write_raster(str(tmp_path_factory.mktemp("cluster") / "sparse.tif"), sparse)
+
+
+@pytest.fixture(scope="module")
+def in_process(run, sparse_raster, tmp_path_factory):
+    """(probability, areas) of insardefo:detect on the raster in this process, as always."""
+    folder = tmp_path_factory.mktemp("in-process")
+    probability, areas = str(folder / "p.tif"), str(folder / "areas.gpkg")
+    run("detect", INPUT=sparse_raster, OUTPUT_PROBABILITY=probability, OUTPUT_AREAS=areas)
+    return probability, areas
+
+
+def test_interpolate_on_a_local_cluster_gives_the_map_of_this_process(run, sparse_raster, tmp_path):
+    outputs = {}
+    for name, where in (("here", ""), ("there", "local:2")):
+        outputs[name] = str(tmp_path / f"{name}.tif")
+        run("interpolate", INPUT=sparse_raster, TILE_SIZE=160, MAX_ITERATIONS=20, WHERE=where, OUTPUT=outputs[name])
+    np.testing.assert_allclose(read_raster(outputs["there"])[0], read_raster(outputs["here"])[0], atol=1e-6,
+                               equal_nan=True)
+
+
+def test_detect_on_a_local_cluster_with_a_run_folder_gives_the_same_map_and_resumes(run, sparse_raster, in_process,
+                                                                                    tmp_path):
+    folder = str(tmp_path / "run")
+    for attempt in ("first", "again"):
+        probability, areas = str(tmp_path / f"{attempt}.tif"), str(tmp_path / f"{attempt}.gpkg")
+        run("detect", INPUT=sparse_raster, WHERE="local:2", RUN_FOLDER=folder, OUTPUT_PROBABILITY=probability,
+            OUTPUT_AREAS=areas)
+        np.testing.assert_allclose(read_raster(probability)[0], read_raster(in_process[0])[0], atol=1e-6,
+                                   equal_nan=True)
+        assert len(area_rows(areas)) == len(area_rows(in_process[1])) > 0
+    assert sorted(os.listdir(folder)) == ["detection", "interpolated.tif", "interpolation", "measurements.tif"]
+
+
+def test_a_run_folder_of_another_input_is_refused(run, sparse_raster, tmp_path):
+    folder = str(tmp_path / "run")
+    run("interpolate", INPUT=sparse_raster, MAX_ITERATIONS=5, RUN_FOLDER=folder, OUTPUT=str(tmp_path / "a.tif"))
+    other = write_raster(str(tmp_path / "other.tif"), read_raster(sparse_raster)[0][:, :300])
+    with pytest.raises(QgsProcessingException, match="RUN_FOLDER: .* holds a run of another input"):
+        run("interpolate", INPUT=other, MAX_ITERATIONS=5, RUN_FOLDER=folder, OUTPUT=str(tmp_path / "b.tif"))
+    assert not os.path.exists(tmp_path / "b.tif")
+
+
+@pytest.mark.parametrize("where, message", [("tcp://127.0.0.1:9", "WHERE: no Dask scheduler answered"),
+                                            ("local:zero", "WHERE: 'local:zero' needs a whole number"),
+                                            ("somewhere", "WHERE: 'somewhere' is not empty")])
+def test_a_bad_or_unreachable_scheduler_fails_fast_naming_where(run, sparse_raster, tmp_path, where, message):
+    started = time.time()
+    with pytest.raises(QgsProcessingException, match=message):
+        run("detect", INPUT=sparse_raster, WHERE=where, OUTPUT_PROBABILITY=str(tmp_path / "p.tif"),
+            OUTPUT_AREAS=str(tmp_path / "areas.gpkg"))
+    assert time.time() - started < 30
+    assert not os.path.exists(tmp_path / "p.tif")
+
+
+def test_a_window_model_on_a_cluster_is_refused_naming_where(run, sparse_raster, tmp_path):
+    from insar_deformation_detector.core.learning.model_file import DEFAULT_MODEL_PATH
+
+    with pytest.raises(QgsProcessingException, match="WHERE: runs on a cluster or with a run folder take a dense"):
+        run("detect", INPUT=sparse_raster, MODEL=DEFAULT_MODEL_PATH, WHERE="local:2",
+            OUTPUT_PROBABILITY=str(tmp_path / "p.tif"), OUTPUT_AREAS=str(tmp_path / "areas.gpkg"))
+
+
+def test_detect_on_a_local_cluster_through_qgis_process(qgis_process, sparse_raster, in_process, tmp_path):
+    probability, areas = str(tmp_path / "p.tif"), str(tmp_path / "areas.gpkg")
+    completed, results = qgis_process.run("insardefo:detect", {
+        "INPUT": sparse_raster, "WHERE": "local:2", "RUN_FOLDER": str(tmp_path / "run"),
+        "OUTPUT_PROBABILITY": probability, "OUTPUT_AREAS": areas})
+    assert completed.returncode == 0, completed.stderr
+    assert results["AREAS"] == sum(row["level"] == 0.5 for row in area_rows(in_process[1]))
+    np.testing.assert_allclose(read_raster(probability)[0], read_raster(in_process[0])[0], atol=1e-6,
+                               equal_nan=True)
