@@ -1,10 +1,11 @@
-"""The "Check dependencies..." dialog: versions, device, matrix-product speed, diagnostics, a PyTorch installer.
+"""The "Check dependencies..." dialog: versions, device, matrix-product speed, diagnostics, installers.
 
 PyTorch and torchvision are installed with pip into the plugin's own
 package folder (appended to ``sys.path``, so QGIS's NumPy and GDAL stay in
 charge), the CUDA build when the driver reports an NVIDIA GPU and the CPU
-build otherwise. pip runs in a QProcess whose output fills the log; where
-no pip can be found the dialog shows the command to run by hand.
+build otherwise. Dask, optional (runs on a cluster, WHERE), installs the same
+way. pip runs in a QProcess whose output fills the log; where no pip can be
+found the dialog shows the command to run by hand.
 """
 import os
 
@@ -14,6 +15,7 @@ from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdi
 
 from ..core.common.blas_diagnostics import blas_report
 from ..core.common.dependencies import (
+    CLUSTER_PACKAGES,
     DETECTION_PACKAGES,
     add_packages_folder,
     diagnostics,
@@ -33,6 +35,7 @@ class DependenciesDialog(QDialog):
         super().__init__(parent)
         self.packages_folder = packages_folder
         self.process = None
+        self.installing = DETECTION_PACKAGES
         self.setWindowTitle("InSAR Deformation Detector: dependencies")
         self.resize(720, 480)
         self.status = QLabel()
@@ -43,11 +46,14 @@ class DependenciesDialog(QDialog):
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.install_button = QPushButton("Install PyTorch")
-        self.install_button.clicked.connect(self.install)
+        self.install_button.clicked.connect(lambda: self.install(DETECTION_PACKAGES))
+        self.cluster_button = QPushButton("Install Dask (optional: cluster runs)")
+        self.cluster_button.clicked.connect(lambda: self.install(CLUSTER_PACKAGES))
         copy_button = QPushButton("Copy diagnostics")
         copy_button.clicked.connect(self.copy_diagnostics)
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         buttons.addButton(self.install_button, QDialogButtonBox.ActionRole)
+        buttons.addButton(self.cluster_button, QDialogButtonBox.ActionRole)
         buttons.addButton(copy_button, QDialogButtonBox.ActionRole)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -72,15 +78,21 @@ class DependenciesDialog(QDialog):
             build = "CUDA (an NVIDIA GPU was found)" if has_nvidia_gpu() else "CPU-only (no NVIDIA GPU found)"
             self.status.setText(f"Missing: {', '.join(missing)}. Install installs the {build} build with pip into "
                                 f"{self.packages_folder}; QGIS's own NumPy and GDAL are left as they are.")
-        self.install_button.setEnabled(bool(missing) and python is not None and self.process is None)
+        if missing_packages(CLUSTER_PACKAGES):
+            self.status.setText(self.status.text() + " Optional: Dask, for runs on a cluster (WHERE), is not "
+                                "installed; Install Dask adds it.")
+        idle = python is not None and self.process is None
+        self.install_button.setEnabled(bool(missing) and idle)
+        self.cluster_button.setEnabled(bool(missing_packages(CLUSTER_PACKAGES)) and idle)
         self.log.setPlainText(self.diagnostics_text())
 
     def copy_diagnostics(self):
         QGuiApplication.clipboard().setText(self.diagnostics_text())
 
-    def install(self):
-        """Start pip in the background; its output goes to the log."""
-        missing = missing_packages(DETECTION_PACKAGES)
+    def install(self, packages):
+        """Start pip in the background for the missing ones of ``packages``; its output goes to the log."""
+        missing = missing_packages(packages)
+        self.installing = packages
         os.makedirs(self.packages_folder, exist_ok=True)
         arguments = pip_arguments(qgis_python(), self.packages_folder, missing, has_nvidia_gpu())
         self.log.appendPlainText("\n$ " + " ".join(arguments))
@@ -89,6 +101,7 @@ class DependenciesDialog(QDialog):
         self.process.readyReadStandardOutput.connect(self._show_output)
         self.process.finished.connect(self._finished)
         self.install_button.setEnabled(False)
+        self.cluster_button.setEnabled(False)
         self.process.start(arguments[0], arguments[1:])
 
     def _show_output(self):
@@ -98,10 +111,10 @@ class DependenciesDialog(QDialog):
         self.process = None
         add_packages_folder(self.packages_folder)
         log = self.log.toPlainText()
-        missing = missing_packages(DETECTION_PACKAGES)
+        missing = missing_packages(self.installing)
         self.refresh()
         outcome = ("pip finished." if exit_code == 0 else
                    f"pip failed (exit {exit_code}); see the messages above. To install by hand, run in the "
-                   f"Python that runs QGIS:\n{install_command(missing or list(DETECTION_PACKAGES))}")
+                   f"Python that runs QGIS:\n{install_command(missing or list(self.installing))}")
         self.log.setPlainText(f"{log}\n{outcome}\n\n{self.diagnostics_text()}")
         self.status.setText(self.status.text() + ("" if exit_code == 0 else f"\n{outcome}"))

@@ -4,6 +4,7 @@ Pure Python (no QGIS). Interpolation needs only NumPy, SciPy and GDAL, which
 ship with QGIS; training and detection need PyTorch and torchvision, which
 QGIS does not ship, so algorithms call :func:`require` when they run (never
 at import) and turn :class:`MissingDependency` into a message for the user.
+Dask (``distributed``) is optional: only runs on a cluster (WHERE) need it.
 
 The plugin can install them with pip into a folder of its own (see
 :func:`pip_arguments`), which it appends to ``sys.path`` at load: appended,
@@ -22,10 +23,12 @@ PINNED = {
     "torchvision": "torchvision==0.29.1",
     "numpy": "numpy<2",
     "scipy": "scipy",
+    "distributed": "dask[distributed]==2026.8.0",
 }
 
 
 DETECTION_PACKAGES = ("torch", "torchvision")
+CLUSTER_PACKAGES = ("distributed",)  # optional: runs on a Dask cluster (WHERE), never needed in one process
 # PyTorch's own wheel index for the CPU-only build (Linux and Windows; macOS wheels on PyPI are CPU builds)
 CPU_INDEX_URL = "https://download.pytorch.org/whl/cpu"
 
@@ -175,7 +178,8 @@ def diagnostics(extra=(), blas=None):
     lines = [f"Platform: {platform.platform()}", f"Python: {sys.version.split()[0]} ({sys.executable})",
              f"Python for pip: {qgis_python() or 'not found'}"]
     lines += list(f"{label}: {value}" for label, value in extra)
-    lines += [f"{name}: {_version(name)}" for name in ("numpy", "scipy", "osgeo.gdal", *DETECTION_PACKAGES)]
+    lines += [f"{name}: {_version(name)}"
+              for name in ("numpy", "scipy", "osgeo.gdal", *DETECTION_PACKAGES, *CLUSTER_PACKAGES)]
     lines += [f"Device: {_torch_device()}", f"NVIDIA GPU reported by the driver: {'yes' if has_nvidia_gpu() else 'no'}"]
     lines += [f"{label}: {value}" for label, value in (blas or blas_report()).lines()]
     return "\n".join(lines)

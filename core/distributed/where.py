@@ -14,6 +14,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from ..common.dependencies import CLUSTER_PACKAGES, install_command, missing_packages
 from ..common.errors import InputError
 from ..common.workers import spawning_python
 
@@ -69,10 +70,12 @@ def dask_client(where, parameter="WHERE"):
     if where.in_process:
         yield None
         return
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as error:
-        raise InputError(parameter, f"'{where.kind}' runs need Dask: pip install \"dask[distributed]\" ({error})")
+    if missing_packages(CLUSTER_PACKAGES):
+        raise InputError(parameter, f"'{where.text}' needs Dask, which is not installed: install it with "
+                                    f"{install_command(list(CLUSTER_PACKAGES))} (in QGIS: Plugins > InSAR "
+                                    "Deformation Detector > Check dependencies...), or leave WHERE empty")
+    from distributed import Client, LocalCluster
+
     if where.kind == "local":
         with spawning_python(), LocalCluster(n_workers=where.workers, threads_per_worker=1, processes=True,
                                              memory_limit=WORKER_MEMORY, dashboard_address=None) as cluster:

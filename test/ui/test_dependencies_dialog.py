@@ -85,3 +85,27 @@ def test_a_failed_pip_run_ends_with_the_manual_command(qgis_app, tmp_path, monke
     assert "No module named pip" in log and "pip failed (exit 1)" in log
     assert "-m pip install torch==2.14.1" in log and "pip failed (exit 1)" in dialog.status.text()
     sys.path.remove(str(tmp_path / "packages"))
+
+
+def test_dask_is_offered_as_an_optional_extra(qgis_app, tmp_path, monkeypatch):
+    missing = {"distributed"}
+    monkeypatch.setattr(dependencies_dialog, "missing_packages", lambda names: [name for name in names
+                                                                                if name in missing])
+    pip_calls = []
+
+    def fake_pip(python, folder, packages, cuda):
+        pip_calls.append(list(packages))
+        return [sys.executable, "-c", "print('Successfully installed dask-2026.8.0 distributed-2026.8.0')"]
+
+    monkeypatch.setattr(dependencies_dialog, "pip_arguments", fake_pip)
+    folder = tmp_path / "packages"
+    dialog = dependencies_dialog.DependenciesDialog(str(folder))
+    assert "Everything training and detection need is installed." in dialog.status.text()
+    assert "Optional: Dask" in dialog.status.text()
+    assert dialog.cluster_button.isEnabled() and not dialog.install_button.isEnabled()
+    dialog.cluster_button.click()
+    missing.clear()
+    assert wait_until(lambda: dialog.process is None)
+    assert pip_calls == [["distributed"]] and "pip finished." in dialog.log.toPlainText()
+    assert not dialog.cluster_button.isEnabled() and "Optional: Dask" not in dialog.status.text()
+    sys.path.remove(str(folder))

@@ -55,6 +55,8 @@ def test_pip_installs_pinned_packages_into_the_plugin_folder_and_holds_numpy(mon
     assert cpu[cpu.index("--extra-index-url") + 1] == dependencies.CPU_INDEX_URL
     cuda = dependencies.pip_arguments("/usr/bin/python3", "/profile/insardefo", ["torch"], cuda=True)
     assert "torch==2.14.1" in cuda and "--extra-index-url" not in cuda
+    dask = dependencies.pip_arguments("/usr/bin/python3", "/profile/insardefo", ["distributed"], cuda=False)
+    assert "dask[distributed]==2026.8.0" in dask  # the optional cluster extra, pinned as in requirements.txt
 
 
 def test_packages_folder_goes_after_qgis_own_packages(tmp_path, monkeypatch):

@@ -101,3 +101,12 @@ def test_cancel_on_a_cluster_stops_within_seconds_and_the_resumed_run_gives_the_
     interpolate_tiled(sparse_raster, str(tmp_path / "whole.tif"), settings=FAST, tile_size=160)
     np.testing.assert_allclose(read_raster(str(tmp_path / "second.tif"))[0],
                                read_raster(str(tmp_path / "whole.tif"))[0], atol=1e-5, equal_nan=True)
+
+
+def test_without_dask_a_cluster_run_names_where_and_the_install(sparse_raster, tmp_path, monkeypatch):
+    from insar_deformation_detector.core.distributed import where
+
+    monkeypatch.setattr(where, "missing_packages", lambda names: list(names))
+    with pytest.raises(InputError, match=r"WHERE: 'local:2' needs Dask, which is not installed: .*dask\[distributed\]"):
+        interpolate_tiled(sparse_raster, str(tmp_path / "out.tif"), where="local:2", settings=FAST)
+    assert not os.path.exists(tmp_path / "out.tif")
