@@ -101,11 +101,17 @@ class Tiler:
         return model_tiles(self.shape, self.network.stride)
 
     def probabilities(self, row, col, rows, cols):
-        """(C, rows, cols) class probabilities of the tile core at (row, col)."""
+        """(C, rows, cols) class probabilities of the tile core at (row, col).
+
+        A tile whose core and halo hold no velocity (sea, empty land) costs only its reading: NaN,
+        where the output has no data anyway, and no map pixel with data is within its reach.
+        """
         halo = self.halo_px
         top, left = row - halo, col - halo
         side = tuple(-(-(length + 2 * halo) // self.multiple) * self.multiple for length in (rows, cols))
         image = padded_window(self.band, top, left, side, self.shape)
+        if not np.isfinite(image).any():
+            return np.full((self.network.head.out_channels, rows, cols), np.nan, dtype=np.float32)
         reference = self.reference.window(top, left, *side)
         measured = None if self.measurements is None else self.measurements.window(top, left, side)
         batch = self.torch.from_numpy(network_input(image, reference, self.pixel_m, measured,
@@ -234,8 +240,8 @@ def probability_rasters(template, folder, classes, with_kinds):
 
 def tile_outputs(values, with_kinds):
     """(P = 1 - P(no deformation) as (rows, cols) float32, the kinds' probabilities times KIND_SCALE as
-    (C - 1, rows, cols) uint8 or None) of a tile's (C, rows, cols) class probabilities."""
-    kinds = np.round(values[1:] * KIND_SCALE).astype(np.uint8) if with_kinds else None
+    (C - 1, rows, cols) uint8, 0 where NaN, or None) of a tile's (C, rows, cols) class probabilities."""
+    kinds = np.round(np.nan_to_num(values[1:]) * KIND_SCALE).astype(np.uint8) if with_kinds else None
     return (1.0 - values[0]).astype(np.float32), kinds
 
 

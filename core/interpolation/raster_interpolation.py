@@ -136,10 +136,12 @@ def tile_result(source, tile, shape, method, settings, max_distance, with_noise=
 
     ``contribution``: (window rows, cols) float32, the dense velocities (mm/yr) times the tile's blend
     weights (see ``blended``); the contributions of all tiles sum to the mosaic. ``noise``: the spike
-    noise (mm/yr) of the tile's core when ``with_noise``, else None.
+    noise (mm/yr) of the tile's core when ``with_noise``, else None. A window without a measurement
+    (sea, empty land) costs only its reading: its dense map is all NaN, as interpolation would make it.
     """
     sparse = read_window(source, tile.window)
-    dense = interpolate_array(sparse, method, settings, max_distance, progress, is_cancelled)
+    dense = (interpolate_array(sparse, method, settings, max_distance, progress, is_cancelled)
+             if np.isfinite(sparse).any() else np.full(sparse.shape, np.nan, dtype=np.float32))
     contribution = blended(dense, blend_weights(tile, *shape, BLEND)).astype(np.float32)
     return contribution, (_core_of(spike_noise_map(sparse), tile) if with_noise else None)
 

@@ -122,3 +122,36 @@ def test_a_model_of_the_first_three_channels_ignores_measurements(velocity, tmp_
     detect_dense_raster(velocity, model, str(tmp_path / "a.tif"))
     detect_dense_raster(velocity, model, str(tmp_path / "b.tif"), measurements_path=measured)
     np.testing.assert_array_equal(read_raster(str(tmp_path / "a.tif"))[0], read_raster(str(tmp_path / "b.tif"))[0])
+
+
+def test_a_tile_without_velocity_is_not_classified_and_the_map_is_unchanged(dense_model, tmp_path, monkeypatch):
+    values = smooth_velocity(600, 4)[:300]
+    values[:, 130:] = np.nan  # sea east of model column 65 (10 m pixels, 20 m model pixels)
+    path = write_raster(str(tmp_path / "coast.tif"), values)
+    model = load_model(dense_model)
+    monkeypatch.setattr(dense_detection, "TILE_PX", 32)  # tiles from model column 160 on: out of the halo's reach
+    calls, network = [], dense_detection.inference_network
+    monkeypatch.setattr(dense_detection, "inference_network", lambda trained: _Counted(network(trained), calls))
+    summary = detect_dense_raster(path, model, str(tmp_path / "p.tif"))
+    assert summary["tiles"] == 50 and len(calls) == 25
+    probability = read_raster(str(tmp_path / "p.tif"))[0]
+    assert np.isnan(probability[:, 130:]).all() and np.isfinite(probability[:, :130]).all()
+    monkeypatch.setattr(dense_detection, "TILE_PX", 1024)
+    detect_dense_raster(path, model, str(tmp_path / "one.tif"))
+    np.testing.assert_allclose(read_raster(str(tmp_path / "one.tif"))[0], probability, atol=1e-5)
+
+
+class _Counted:
+    """An inference network that records each batch it classifies."""
+
+    def __init__(self, network, calls):
+        self.network, self.calls = network, calls
+        self.stride, self.input_channels, self.head = network.stride, network.input_channels, network.head
+
+    def to(self, device):
+        self.network = self.network.to(device)
+        return self
+
+    def __call__(self, batch):
+        self.calls.append(tuple(batch.shape))
+        return self.network(batch)

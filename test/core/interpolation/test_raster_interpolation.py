@@ -142,3 +142,19 @@ def test_tiles_of_scattered_measurements_leave_no_holes_along_their_edges(tmp_pa
     interpolate_raster(source, whole, method="delaunay", max_distance=20)
     assert interpolate_raster(source, tiled, method="delaunay", tile_size=300, max_distance=20)["tiles"] == 9
     np.testing.assert_array_equal(np.isnan(read_raster(whole)[0]), np.isnan(read_raster(tiled)[0]))
+
+
+def test_a_tile_without_measurements_costs_only_its_reading(tmp_path, monkeypatch):
+    from insar_deformation_detector.core.interpolation import raster_interpolation
+
+    values = np.full((200, 900), np.nan)
+    values[::7, :200:5] = 3.0  # measurements in the west only: the eastern tiles' windows hold none
+    path = write_raster(str(tmp_path / "west.tif"), values)
+    calls, interpolate = [], raster_interpolation.interpolate_array
+    monkeypatch.setattr(raster_interpolation, "interpolate_array",
+                        lambda sparse, *arguments: calls.append(sparse.shape) or interpolate(sparse, *arguments))
+    summary = raster_interpolation.interpolate_raster(path, str(tmp_path / "dense.tif"), method="delaunay",
+                                                      tile_size=128)
+    dense = read_raster(str(tmp_path / "dense.tif"))[0]
+    assert summary["tiles"] == 16 and len(calls) == 6
+    assert np.isnan(dense[:, 240:]).all() and np.allclose(dense[:, :190], 3.0)
