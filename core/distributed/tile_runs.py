@@ -18,6 +18,7 @@ def run_tiles(client, calls, progress=None, is_cancelled=None, what="tile"):
     """
     report = progress or (lambda fraction, message: None)
     cancelled = is_cancelled or (lambda: False)
+    report(0.0, f"{len(calls)} {what}(s) to run")
     if client is None:
         for number, (_, function, args) in enumerate(calls):
             if cancelled():

@@ -3,7 +3,7 @@
 The WHERE text of an algorithm or of the command line:
 
 - empty: in this process, tile after tile;
-- ``local:N``: a LocalCluster of N single-threaded worker processes on this machine;
+- ``local:N``: a LocalCluster of N single-threaded worker processes on this machine (N up to its cores);
 - ``tcp://host:port`` (or ``tls://``): the scheduler of a running cluster;
 - the path of a scheduler file (``dask scheduler --scheduler-file``, dask-jobqueue, HPC batch jobs).
 
@@ -50,6 +50,9 @@ def parse_where(text, parameter="WHERE"):
         count = text.split(":", 1)[1].strip()
         if not count.isdigit() or int(count) < 1:
             raise InputError(parameter, f"'{text}' needs a whole number of workers of at least 1, as in local:4")
+        if int(count) > (os.cpu_count() or 1):
+            raise InputError(parameter, f"'{text}' asks for more workers than this machine's {os.cpu_count()} cores "
+                                        "(each worker runs one tile on one core)")
         return Where("local", workers=int(count))
     if text.lower().startswith(SCHEMES):
         if ":" not in text.split("://", 1)[1]:

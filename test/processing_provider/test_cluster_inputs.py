@@ -63,6 +63,7 @@ def test_a_run_folder_of_another_input_is_refused(run, sparse_raster, tmp_path):
 
 @pytest.mark.parametrize("where, message", [("tcp://127.0.0.1:9", "WHERE: no Dask scheduler answered"),
                                             ("local:zero", "WHERE: 'local:zero' needs a whole number"),
+                                            ("local:999", "WHERE: 'local:999' asks for more workers than"),
                                             ("somewhere", "WHERE: 'somewhere' is not empty")])
 def test_a_bad_or_unreachable_scheduler_fails_fast_naming_where(run, sparse_raster, tmp_path, where, message):
     started = time.time()
