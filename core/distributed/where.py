@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..common.dependencies import CLUSTER_PACKAGES, install_command, missing_packages
 from ..common.errors import InputError
 from ..common.workers import spawning_python
+from .package_shipping import ship_package
 
 CONNECT_TIMEOUT_S = 10  # how long an unreachable scheduler may keep a run waiting before it fails
 WORKER_MEMORY = "4GiB"  # per LocalCluster worker: a 2500 px tile's interpolation or detection fits in it
@@ -81,8 +82,9 @@ def dask_client(where, parameter="WHERE"):
 
     if where.kind == "local":
         with spawning_python(), LocalCluster(n_workers=where.workers, threads_per_worker=1, processes=True,
-                                             memory_limit=WORKER_MEMORY, dashboard_address=None) as cluster:
+                                             memory_limit=WORKER_MEMORY, dashboard_address=":0") as cluster:
             with Client(cluster) as client:
+                ship_package(client)
                 yield client
         return
     keywords = {"scheduler_file": where.address} if where.kind == "scheduler_file" else {"address": where.address}
@@ -92,6 +94,7 @@ def dask_client(where, parameter="WHERE"):
         raise InputError(parameter, f"no Dask scheduler answered at {where.address} within "
                                     f"{CONNECT_TIMEOUT_S} s ({error})")
     with client:
+        ship_package(client)
         yield client
 
 
