@@ -58,7 +58,8 @@ class PhaseClock:
         """"message seconds" of the phases outside the tiles, in order (the client's serial work)."""
         ends = [seconds for seconds, _ in self.marks[1:]] + [time.time() - self.started]
         return ", ".join(f"{message} {end - seconds:.1f} s" for (seconds, message), end in zip(self.marks, ends)
-                         if " of " not in message and "done" not in message and not message.endswith("to run"))
+                         if " of " not in message and "done" not in message and not message.endswith("to run")
+                         and message != "Done")
 
     def tile_phase(self):
         """Seconds from the tiles' start ("N tile(s) to run") to the mosaic's."""
@@ -146,6 +147,9 @@ def main():
             results[mode], *outputs[mode] = tiled(sparse, arguments.folder, model, mode)
         print(f"{mode}: " + ", ".join(f"{key} {value:.1f} s" if isinstance(value, float) else f"{key} {value}"
                                       for key, value in results[mode].items()), flush=True)
+    process_outputs = [os.path.join(arguments.folder, name) for name in ("process-dense.tif", "process-p.tif")]
+    if "process" not in outputs and all(map(os.path.isfile, process_outputs)):
+        outputs["process"] = process_outputs  # an earlier run's, of the same scene
     reference = "process" if "process" in outputs else next(iter(outputs))
     for mode in outputs:
         if mode != reference:

@@ -3,7 +3,8 @@
 The WHERE text of an algorithm or of the command line:
 
 - empty: in this process, tile after tile;
-- ``local:N``: a LocalCluster of N single-threaded worker processes on this machine (N up to its cores);
+- ``local:N``: a LocalCluster of N single-threaded worker processes on this machine (N up to its cores;
+  numpy's BLAS on one thread in each, whatever the environment says);
 - ``tcp://host:port`` (or ``tls://``): the scheduler of a running cluster;
 - the path of a scheduler file (``dask scheduler --scheduler-file``, dask-jobqueue, HPC batch jobs).
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from ..common.dependencies import CLUSTER_PACKAGES, install_command, missing_packages
 from ..common.errors import InputError
-from ..common.workers import spawning_python
+from ..common.workers import SINGLE_THREAD, spawning_python
 from .package_shipping import ship_package
 
 CONNECT_TIMEOUT_S = 10  # how long an unreachable scheduler may keep a run waiting before it fails
@@ -82,7 +83,8 @@ def dask_client(where, parameter="WHERE"):
 
     if where.kind == "local":
         with spawning_python(), LocalCluster(n_workers=where.workers, threads_per_worker=1, processes=True,
-                                             memory_limit=WORKER_MEMORY, dashboard_address=":0") as cluster:
+                                             memory_limit=WORKER_MEMORY, dashboard_address=":0",
+                                             env=SINGLE_THREAD) as cluster:
             with Client(cluster) as client:
                 ship_package(client)
                 yield client
