@@ -9,10 +9,11 @@ WHERE_HELP = """<p><b>Where to run</b> (advanced): empty runs in this process, a
 <i>local:N</i> starts a Dask cluster of N worker processes on this machine for the run;
 <i>tcp://host:port</i> (or the path of a Dask scheduler file) uses a cluster you started, whose
 workers reach the input, the outputs and the run folder by the same paths (they need numpy,
-SciPy, GDAL and PyTorch, not QGIS; the plugin's core is sent to workers that lack it). One task per tile; a worker that dies costs only its tile,
-which runs again elsewhere. <b>Run folder</b> (advanced): where finished tiles are kept; running
-again with the same folder does only the tiles that are missing (after Cancel, a crash or a
-lost node), and a folder of another input or other settings is refused.</p>"""
+SciPy, GDAL and PyTorch, not QGIS; the plugin's core is sent to workers that lack it). One task
+per tile; a worker that dies costs only its tile, which runs again elsewhere. <b>Run folder</b>
+(advanced): where finished tiles are kept; running again with the same folder does only the
+tiles that are missing (after Cancel, a crash or a lost node), and a folder of another input or
+other settings is refused.</p>"""
 
 
 def cluster_parameters():

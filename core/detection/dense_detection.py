@@ -100,8 +100,9 @@ class Tiler:
         """[(row, col, rows, cols)] of the tiles covering the model grid."""
         return model_tiles(self.shape, self.network.stride)
 
-    def probabilities(self, row, col, rows, cols):
-        """(C, rows, cols) class probabilities of the tile core at (row, col).
+    def probabilities(self, row, col, rows, cols, margin=0):
+        """(C, rows + 2 margin, cols + 2 margin) class probabilities of the tile core at (row, col) and
+        ``margin`` pixels of its halo around it (NaN beyond the model grid; ``margin`` < HALO_PX).
 
         A tile whose core and halo hold no velocity (sea, empty land) costs only its reading: NaN,
         where the output has no data anyway, and no map pixel with data is within its reach.
@@ -111,7 +112,8 @@ class Tiler:
         side = tuple(-(-(length + 2 * halo) // self.multiple) * self.multiple for length in (rows, cols))
         image = padded_window(self.band, top, left, side, self.shape)
         if not np.isfinite(image).any():
-            return np.full((self.network.head.out_channels, rows, cols), np.nan, dtype=np.float32)
+            return np.full((self.network.head.out_channels, rows + 2 * margin, cols + 2 * margin), np.nan,
+                           dtype=np.float32)
         reference = self.reference.window(top, left, *side)
         measured = None if self.measurements is None else self.measurements.window(top, left, side)
         batch = self.torch.from_numpy(network_input(image, reference, self.pixel_m, measured,
@@ -120,7 +122,13 @@ class Tiler:
         with self.torch.inference_mode():
             logits = self.network(batch)[0].contiguous()  # a softmax across channels_last is 5x slower
             probabilities = self.torch.softmax(logits / self.temperature, 0).cpu().numpy()
-        return probabilities[:, halo:halo + rows, halo:halo + cols]
+        kept = probabilities[:, halo - margin:halo + rows + margin, halo - margin:halo + cols + margin].copy()
+        if margin:
+            for axis, (start, length) in enumerate(((row, rows), (col, cols))):
+                positions = np.arange(start - margin, start + length + margin)
+                outside = (positions < 0) | (positions >= self.shape[axis])
+                kept[(slice(None),) + (slice(None),) * axis + (outside,)] = np.nan
+        return kept
 
 
 def model_tiles(shape, stride):

@@ -3,10 +3,10 @@
 The client checks the inputs and prepares what the network reads on the model grid
 (core.detection.dense_detection.prepare_model_grid) into the run folder once; each task
 (``classify_tile``, any process: a Dask worker needs numpy, GDAL and torch, never QGIS) opens
-those rasters by path, reads its tile and halo, and writes the tile core's probability (and the
-kinds' probabilities) to window files of its own. The mosaic places the cores on the model grid
-and the outputs are written onto the map's grid as ``detect_dense_raster`` writes them, so both
-give the same map.
+those rasters by path, reads its tile and halo, puts the tile core's probability (and the kinds'
+probabilities) back onto its own window of the map's grid as ``detect_dense_raster`` does for the
+whole map (core.detection.map_windows), and writes them to window files of its own. The mosaic
+only places those windows into the outputs, so both paths give the same map.
 
 Each worker process loads a model file once (``_worker_network``) and runs torch on one thread:
 a Dask worker runs as many tasks at once as it has threads, so workers x threads is what a
@@ -17,7 +17,9 @@ import os
 import shutil
 import time
 
-from ..common.raster_io import atomic_outputs
+from osgeo import gdal
+
+from ..common.raster_io import OUTPUT_OPTIONS, PACKED_SCRATCH_OPTIONS, atomic_outputs, create_like, open_band
 from ..detection.dense_detection import (
     TILE_PX,
     ModelGridInputs,
@@ -25,10 +27,9 @@ from ..detection.dense_detection import (
     checked_inputs,
     model_tiles,
     prepare_model_grid,
-    probability_rasters,
     tile_outputs,
-    write_on_map,
 )
+from ..detection.map_windows import map_window, margin_px, on_map
 from ..learning.dense_network import inference_network
 from ..learning.model_file import load_model
 from .run_folder import RunFolder, file_sha256, input_identity
@@ -56,18 +57,24 @@ def _worker_network(model_path, modified_ns, device):
     return inference_network(model.network).to(device), float(model.metadata.get("temperature", 1.0))
 
 
-def classify_tile(model_path, device, inputs, tile, probability_path, kinds_path):
-    """Task: tile ``tile`` = (row, col, rows, cols) of the model grid ``inputs`` (ModelGridInputs) into the
-    window files ``probability_path`` (P, float32; written last, it marks the tile done) and
-    ``kinds_path`` (the kinds' probabilities times KIND_SCALE, Byte; None for none)."""
+def classify_tile(model_path, device, inputs, map_path, band, tile, probability_path, kinds_path):
+    """Task: tile ``tile`` = (row, col, rows, cols) of the model grid ``inputs`` (ModelGridInputs) of the
+    map ``map_path`` (band ``band``), put back onto its window of the map's grid
+    (core.detection.map_windows), into the window files ``probability_path`` (P, float32, NaN where
+    the map has no data; written last, it marks the tile done) and ``kinds_path`` (the kinds'
+    probabilities times KIND_SCALE, Byte; None for none)."""
     network, temperature = _worker_network(model_path, os.stat(model_path).st_mtime_ns, device)
     grid = inputs.open()
     tiler = Tiler(network, temperature, grid.band, grid.shape, grid.reference, grid.pixel_m, device,
                   grid.measurements)
-    probability, kinds = tile_outputs(tiler.probabilities(*tile), kinds_path is not None)
+    map_dataset, map_band = open_band(map_path, band)
+    margin = margin_px(grid.shape, (map_dataset.RasterYSize, map_dataset.RasterXSize))
+    probability, kinds = tile_outputs(tiler.probabilities(*tile, margin=margin), kinds_path is not None)
+    window, probability, kinds = on_map(probability, kinds, tile, margin, grid.shape, grid.dataset.GetGeoTransform(),
+                                        map_dataset, map_band)
     if kinds_path is not None:
-        write_window(kinds_path, kinds, grid.dataset, tile)
-    write_window(probability_path, probability, grid.dataset, tile)
+        write_window(kinds_path, kinds, map_dataset, window)
+    write_window(probability_path, probability, map_dataset, window)
 
 
 def detection_manifest(velocity_path, band, model_path, measurements_path, with_kinds, device, stride):
@@ -93,7 +100,7 @@ def detect_dense_tiled(velocity_path, model, output_path, kinds_path=None, *, ru
     report = progress or (lambda fraction, message: None)
     where = parse_where(where) if isinstance(where, str) else where
     report(0.0, "Checking the velocities")
-    dataset, source, measured = checked_inputs(velocity_path, model, output_path, band, measurements_path,
+    dataset, _, measured = checked_inputs(velocity_path, model, output_path, band, measurements_path,
                                                is_cancelled)
     with atomic_outputs(output_path, kinds_path) as (staged, scratch):
         stride = model.network.stride
@@ -107,22 +114,23 @@ def detect_dense_tiled(velocity_path, model, output_path, kinds_path=None, *, ru
         with dask_client(where) as client:
             shared = client.scatter(inputs, broadcast=True) if client is not None else inputs
             calls = [(folder.task_key(STAGE, index), classify_tile,
-                      (model.path, device, shared, tiles[index], folder.tile_path(STAGE, index),
+                      (model.path, device, shared, velocity_path, band, tiles[index], folder.tile_path(STAGE, index),
                        folder.tile_path(KINDS, index) if kinds_path else None)) for index in missing]
             classified = time.time()
             run_tiles(client, calls, lambda fraction, message: report(0.05 + 0.85 * fraction, message),
                       is_cancelled)
             classified = time.time() - classified
         report(0.9, "Mosaicking the tiles")
-        grid = inputs.open()
-        probability, kinds = probability_rasters(grid.dataset, scratch, len(model.classes), kinds_path is not None)
-        place_windows([(folder.tile_path(STAGE, index), tile) for index, tile in enumerate(tiles)], probability,
-                      is_cancelled)
-        if kinds is not None:
-            place_windows([(folder.tile_path(KINDS, index), tile) for index, tile in enumerate(tiles)], kinds,
-                          is_cancelled)
-        write_on_map(probability, kinds, dataset, source, staged, scratch, inputs.on_own_grid, is_cancelled)
-        probability = kinds = grid = measured = None
+        windows = [map_window(tile, inputs.shape, (dataset.RasterYSize, dataset.RasterXSize)) for tile in tiles]
+        probability = create_like(staged[0], dataset, OUTPUT_OPTIONS)
+        place_windows(list(zip((folder.tile_path(STAGE, index) for index in range(len(tiles))), windows)),
+                      probability, is_cancelled)
+        if kinds_path is not None:
+            kinds = create_like(staged[1], dataset, PACKED_SCRATCH_OPTIONS, nodata=None, bands=len(model.classes) - 1,
+                                data_type=gdal.GDT_Byte)
+            place_windows(list(zip((folder.tile_path(KINDS, index) for index in range(len(tiles))), windows)),
+                          kinds, is_cancelled)
+        probability = kinds = measured = None
         if run_folder is None:
             shutil.rmtree(folder.path, ignore_errors=True)
     report(1.0, "Done")

@@ -67,3 +67,18 @@ def test_local_cluster_gives_the_same_map(dense_model, maps, tmp_path, small_til
     assert summary["tiles_run"] == 12
     np.testing.assert_allclose(there, here, atol=1e-6)
     np.testing.assert_array_equal(np.abs(there_kinds.astype(int) - here_kinds) <= 1, True)
+
+
+@pytest.mark.parametrize("pixel_m, model_grid", [(50.0, (300, 260)), (230.0, (690, 598))])
+def test_maps_on_their_own_grid_and_coarser_than_the_model_give_the_one_process_map(dense_model, maps, tmp_path,
+                                                                                    small_tiles, pixel_m,
+                                                                                    model_grid):
+    values = read_raster(maps[0])[0]
+    velocity = write_raster(str(tmp_path / "velocity.tif"), values,
+                            geotransform=(400000.0, pixel_m, 0.0, 300000.0, 0.0, -pixel_m))
+    model = load_model(dense_model)
+    one, tiled = str(tmp_path / "one.tif"), str(tmp_path / "tiled.tif")
+    detect_dense_raster(velocity, model, one)
+    summary = detect_dense_tiled(velocity, model, tiled)
+    assert summary["model_grid"] == model_grid and summary["tiles"] > 12
+    np.testing.assert_allclose(read_raster(tiled)[0], read_raster(one)[0], atol=1e-6, equal_nan=True)
