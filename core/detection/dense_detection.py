@@ -93,8 +93,7 @@ class Tiler:
         self.torch, self.network, self.temperature = torch, network, temperature
         self.band, self.shape, self.reference, self.pixel_m, self.device = band, shape, reference, pixel_m, device
         self.measurements = measurements
-        stride = network.stride
-        self.tile_px, self.halo_px, self.multiple = TILE_PX * stride, HALO_PX * stride, SIZE_MULTIPLE * stride
+        self.halo_px, self.multiple = HALO_PX * network.stride, SIZE_MULTIPLE * network.stride
 
     def tiles(self):
         """[(row, col, rows, cols)] of the tiles covering the model grid."""
