@@ -24,9 +24,9 @@ def test_parameters_defaults_and_advanced_flags(plugin):
     algorithm = QgsApplication.processingRegistry().algorithmById("insardefo:interpolate")
     names = [parameter.name() for parameter in algorithm.parameterDefinitions()]
     assert names == ["INPUT", "FIELD", "BAND", "NODATA", "PIXEL_SIZE", "EXTENT", "TARGET_CRS", "METHOD", "P", "SIGMA",
-                     "TAU", "MAX_ITERATIONS", "MAX_DISTANCE", "TILE_SIZE", "OUTPUT", "NOISE"]
+                     "TAU", "MAX_ITERATIONS", "MAX_DISTANCE", "TILE_SIZE", "WHERE", "RUN_FOLDER", "OUTPUT", "NOISE"]
     defaults = {"P": 0.8, "SIGMA": 5.0, "TAU": 1e-4, "MAX_ITERATIONS": 200, "MAX_DISTANCE": 20.0,
-                "TILE_SIZE": 2500}
+                "TILE_SIZE": 2500, "WHERE": ""}
     for name, default in defaults.items():
         parameter = algorithm.parameterDefinition(name)
         assert parameter.defaultValue() == default
@@ -35,6 +35,7 @@ def test_parameters_defaults_and_advanced_flags(plugin):
         "Matrix completion (paper, Algorithm 1)", "Delaunay triangulation (linear)"]
     assert algorithm.parameterDefinition("METHOD").defaultValue() == 0
     assert not algorithm.parameterDefinition("NOISE").createByDefault()
+    assert algorithm.parameterDefinition("RUN_FOLDER").flags() & QgsProcessingParameterDefinition.FlagAdvanced
 
 
 def test_unload_removes_the_provider(qgis_app):

@@ -92,7 +92,7 @@ def run(arguments, progress=None):
                 tile_size=arguments.tile_size, progress=lambda fraction, message: report(0.4 * fraction, message))
         if staged[2]:
             _copy(velocity, staged[2])
-        kinds = os.path.join(scratch, "kinds.tif")
+        kinds = os.path.join(scratch, "kinds.tif") if staged[1] else None  # the areas' class
         summary = detect_stage(velocity, model, staged[0], kinds, chain, where, measurements_path=measurements,
                                device=arguments.device,
                                progress=lambda fraction, message: report(0.4 + 0.5 * fraction, message))

@@ -35,8 +35,9 @@ def test_interpolate_on_a_local_cluster_gives_the_map_of_this_process(run, spars
     for name, where in (("here", ""), ("there", "local:2")):
         outputs[name] = str(tmp_path / f"{name}.tif")
         run("interpolate", INPUT=sparse_raster, TILE_SIZE=160, MAX_ITERATIONS=20, WHERE=where, OUTPUT=outputs[name])
+    # float32 maps of a few mm/yr; this process's BLAS runs on both cores, each worker's on one
     np.testing.assert_allclose(read_raster(outputs["there"])[0], read_raster(outputs["here"])[0], atol=1e-6,
-                               equal_nan=True)
+                               rtol=1e-6, equal_nan=True)
 
 
 def test_detect_on_a_local_cluster_with_a_run_folder_gives_the_same_map_and_resumes(run, sparse_raster, in_process,
