@@ -36,7 +36,8 @@ installed="$(cat "$STAMP" 2>/dev/null || true)"
 if [ "$wanted" != "$installed" ] || ! "$VENV/bin/python" - <<'PY' 2>/dev/null
 import importlib.util, sys
 sys.exit(any(importlib.util.find_spec(m) is None
-             for m in ("numpy", "torch", "torchvision", "pytest", "pytest_qgis", "pytest_timeout", "ruff")))
+             for m in ("numpy", "torch", "torchvision", "distributed", "pytest", "pytest_qgis", "pytest_timeout",
+                       "ruff")))
 PY
 then
     echo "setup: pip install -r requirements.txt"

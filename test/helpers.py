@@ -101,6 +101,16 @@ def smooth_velocity(size, seed):
     return (field + bowl).astype(np.float32)
 
 
+def sparse_bowl(path, measured_share, seed):
+    """GeoTIFF at ``path`` of a 400 x 330 px map at 10 m: a 12 mm/yr bowl on a ramp, ``measured_share``
+    of its pixels measured with 0.5 mm/yr of noise, NaN elsewhere."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[:400, :330]
+    velocity = 0.01 * cols - 12.0 * np.exp(-((rows - 200) ** 2 + (cols - 160) ** 2) / (2 * 25.0 ** 2))
+    measured = rng.random(velocity.shape) < measured_share
+    return write_raster(path, np.where(measured, velocity + rng.normal(0, 0.5, velocity.shape), np.nan))
+
+
 def file_hash(path):
     with open(path, "rb") as handle:
         return hashlib.sha256(handle.read()).hexdigest()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from qgis.core import QgsProcessingException
 
-from helpers import area_rows, read_raster, write_raster
+from helpers import area_rows, read_raster, sparse_bowl, write_raster
 
 pytest.importorskip("distributed")
 
@@ -14,11 +14,7 @@ pytest.importorskip("distributed")
 @pytest.fixture(scope="module")
 def sparse_raster(tmp_path_factory):
     """A 400 x 330 px map at 10 m, 6 % measured: a 12 mm/yr bowl on a ramp."""
-    rng = np.random.default_rng(5)
-    rows, cols = np.mgrid[:400, :330]
-    velocity = 0.01 * cols - 12.0 * np.exp(-((rows - 200) ** 2 + (cols - 160) ** 2) / (2 * 25.0 ** 2))
-    sparse = np.where(rng.random(velocity.shape) < 0.06, velocity + rng.normal(0, 0.5, velocity.shape), np.nan)
-    return write_raster(str(tmp_path_factory.mktemp("cluster") / "sparse.tif"), sparse)
+    return sparse_bowl(str(tmp_path_factory.mktemp("cluster") / "sparse.tif"), 0.06, seed=5)
 
 
 @pytest.fixture(scope="module")

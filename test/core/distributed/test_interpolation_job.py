@@ -9,19 +9,15 @@ from insar_deformation_detector.core.distributed.interpolation_job import interp
 from insar_deformation_detector.core.interpolation.matrix_completion import MatrixCompletionSettings
 from insar_deformation_detector.core.interpolation.raster_interpolation import interpolate_raster
 
-from helpers import read_raster, write_raster
+from helpers import read_raster, sparse_bowl
 
 FAST = MatrixCompletionSettings(max_iterations=20)
 
 
 @pytest.fixture(scope="module")
 def sparse_raster(tmp_path_factory):
-    """A 400 x 330 px map, 4 % measured: a 12 mm/yr bowl on a ramp."""
-    rng = np.random.default_rng(3)
-    rows, cols = np.mgrid[:400, :330]
-    velocity = 0.01 * cols - 12.0 * np.exp(-((rows - 200) ** 2 + (cols - 160) ** 2) / (2 * 25.0 ** 2))
-    sparse = np.where(rng.random(velocity.shape) < 0.04, velocity + rng.normal(0, 0.5, velocity.shape), np.nan)
-    return write_raster(str(tmp_path_factory.mktemp("sparse") / "sparse.tif"), sparse)
+    """A 400 x 330 px map at 10 m, 4 % measured: a 12 mm/yr bowl on a ramp."""
+    return sparse_bowl(str(tmp_path_factory.mktemp("sparse") / "sparse.tif"), 0.04, seed=3)
 
 
 def test_tile_tasks_in_this_process_give_the_one_process_map(sparse_raster, tmp_path):
