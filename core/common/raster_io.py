@@ -62,6 +62,12 @@ def padded_window(band, top, left, side, shape, fill=np.nan):
     return image
 
 
+def window_geotransform(geotransform, row, col):
+    """The geotransform of a window whose first pixel is (row, col) of a grid with ``geotransform``."""
+    x0, dx, rx, y0, ry, dy = geotransform
+    return (x0 + col * dx + row * rx, dx, rx, y0 + col * ry + row * dy, ry, dy)
+
+
 def row_blocks(height, block_rows=BLOCK_ROWS):
     """Windows' (row, rows) pairs covering ``height`` rows in blocks."""
     return [(row, min(block_rows, height - row)) for row in range(0, height, block_rows)]

@@ -191,7 +191,7 @@ class _OpenedGrid:
     """ModelGridInputs with its rasters open: ``band`` (the velocity) and ``measurements`` (a MeasurementGrid)."""
 
     def __init__(self, inputs):
-        self.inputs, self.shape, self.pixel_m, self.reference = inputs, inputs.shape, inputs.pixel_m, inputs.reference
+        self.shape, self.pixel_m, self.reference = inputs.shape, inputs.pixel_m, inputs.reference
         self.dataset = checked(gdal.Open(inputs.velocity_path), f"open {inputs.velocity_path}")
         self.band = self.dataset.GetRasterBand(1)
         self.measurements = (None if inputs.measurement_paths is None

@@ -13,7 +13,7 @@ import math
 import numpy as np
 from osgeo import gdal
 
-from ..common.raster_io import checked, read_window
+from ..common.raster_io import checked, read_window, window_geotransform
 from ..common.resampling import METHODS
 
 
@@ -54,18 +54,12 @@ def on_map(probability, kinds, core, margin, model_shape, model_geotransform, ma
         kinds_placed = None if kinds is None else kinds[:, margin:margin + rows, margin:margin + cols].copy()
     else:
         origin = (core[0] - margin, core[1] - margin)
-        source = _in_memory(probability[None], _shifted(model_geotransform, *origin), np.nan)
+        source = _in_memory(probability[None], window_geotransform(model_geotransform, *origin), np.nan)
         placed = _resampled(source, map_dataset, window, "bilinear")[0]
         kinds_placed = None if kinds is None else _resampled(
-            _in_memory(kinds, _shifted(model_geotransform, *origin), None), map_dataset, window, "nearest")
+            _in_memory(kinds, window_geotransform(model_geotransform, *origin), None), map_dataset, window, "nearest")
     placed[~np.isfinite(values)] = np.nan
     return window, placed.astype(np.float32), kinds_placed
-
-
-def _shifted(geotransform, row, col):
-    """The geotransform of a window from (row, col) of a north-up grid."""
-    x0, dx, rx, y0, ry, dy = geotransform
-    return (x0 + col * dx, dx, rx, y0 + row * dy, ry, dy)
 
 
 def _in_memory(layers, geotransform, nodata):
@@ -85,7 +79,7 @@ def _in_memory(layers, geotransform, nodata):
 def _resampled(source, map_dataset, window, method):
     """(bands, rows, cols) of ``source`` resampled onto ``window`` of the map's grid by ``method``."""
     row, col, rows, cols = window
-    x0, dx, _, y0, _, dy = _shifted(map_dataset.GetGeoTransform(), row, col)
+    x0, dx, _, y0, _, dy = window_geotransform(map_dataset.GetGeoTransform(), row, col)
     options = gdal.WarpOptions(format="MEM", outputBounds=(x0, y0 + rows * dy, x0 + cols * dx, y0), width=cols,
                                height=rows, resampleAlg=METHODS[method])
     target = checked(gdal.Warp("", source, options=options), "resample a tile onto the map")

@@ -9,7 +9,7 @@ import numpy as np
 from osgeo import gdal
 
 from ..common.errors import Cancelled
-from ..common.raster_io import PACKED_SCRATCH_OPTIONS, checked, row_blocks
+from ..common.raster_io import PACKED_SCRATCH_OPTIONS, checked, row_blocks, window_geotransform
 
 GDAL_TYPES = {np.dtype(np.float32): gdal.GDT_Float32, np.dtype(np.uint8): gdal.GDT_Byte}
 
@@ -26,8 +26,7 @@ def write_window(path, values, template, window):
     dataset = checked(gdal.GetDriverByName("GTiff").Create(temporary, cols, rows, len(layers),
                                                            GDAL_TYPES[values.dtype], PACKED_SCRATCH_OPTIONS),
                       f"create {temporary}")
-    x0, dx, rx, y0, ry, dy = template.GetGeoTransform()
-    dataset.SetGeoTransform((x0 + col * dx + row * rx, dx, rx, y0 + col * ry + row * dy, ry, dy))
+    dataset.SetGeoTransform(window_geotransform(template.GetGeoTransform(), row, col))
     dataset.SetProjection(template.GetProjection())
     for number, layer in enumerate(layers, start=1):
         band = dataset.GetRasterBand(number)
