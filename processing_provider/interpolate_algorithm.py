@@ -132,6 +132,7 @@ class InterpolateAlgorithm(InsarAlgorithm):
 
     # ----------------------------------------------------------------- running
     def compute(self, parameters, context, feedback):
+        from ..core.distributed.chain import kept
         from ..core.distributed.interpolation_job import interpolate_tiled
         from ..core.interpolation.raster_interpolation import MatrixCompletionSettings, interpolate_raster
 
@@ -167,6 +168,9 @@ class InterpolateAlgorithm(InsarAlgorithm):
                 scratch = tempfile.mkdtemp(prefix="insardefo-points-", dir=QgsProcessingUtils.tempFolder())
                 sparse_path = os.path.join(scratch, "sparse.tif")
                 grid_points(self, layer, parameters, context, feedback, sparse_path)
+                if run_folder:  # the gridded points by content, so that a run again resumes
+                    os.makedirs(run_folder, exist_ok=True)
+                    sparse_path = kept(sparse_path, run_folder, "measurements.tif")
                 summary = interpolate(sparse_path, output, band=1, **options)
             elif isinstance(layer, QgsRasterLayer):
                 band = self.parameterAsInt(parameters, self.BAND, context) if is_set(parameters, self.BAND) else 1

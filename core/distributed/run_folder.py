@@ -1,8 +1,9 @@
 """A run folder: the manifest of one tiled run and the finished tiles, so a stopped run resumes.
 
 The manifest (``manifest.json``) names what the tiles were computed from: the input file (path,
-size in bytes, modification time, raster size and georeferencing), the settings, the model
-file's SHA-256 and the tile grid. A run started again in the same folder with the same manifest
+size in bytes, modification time, raster size and georeferencing; a virtual raster by its content
+and its sources, since the plugin writes those to new temporary paths on every run), the settings,
+the model file's SHA-256 and the tile grid. A run started again in the same folder with the same manifest
 does only the tiles whose file is missing; any difference is refused, never mixed. Each tile's
 file is written under a temporary name and renamed when complete, so a tile file that exists is
 whole, whoever wrote it and however the run ended.
@@ -10,6 +11,7 @@ whole, whoever wrote it and however the run ended.
 import hashlib
 import json
 import os
+import xml.etree.ElementTree as ElementTree
 
 from osgeo import gdal
 
@@ -29,12 +31,43 @@ def file_sha256(path):
 
 
 def input_identity(path):
-    """What identifies a raster input: its absolute path, bytes, modification time, size and georeferencing."""
+    """What identifies a raster input: its raster size, georeferencing and file.
+
+    A file on disk is named by its absolute path, bytes and modification time. A virtual raster
+    (VRT) is named by its XML with every source file replaced by that file's identity, so the same
+    band or no-data declaration of the same file, written anew in another folder, is the same input.
+    """
     dataset = gdal.Open(path)
-    status = os.stat(path)
-    return {"path": os.path.abspath(path), "bytes": status.st_size, "modified_ns": status.st_mtime_ns,
-            "width": dataset.RasterXSize, "height": dataset.RasterYSize,
-            "geotransform": list(dataset.GetGeoTransform()), "crs": dataset.GetProjection()}
+    identity = {"width": dataset.RasterXSize, "height": dataset.RasterYSize,
+                "geotransform": list(dataset.GetGeoTransform()), "crs": dataset.GetProjection()}
+    if dataset.GetDriver().ShortName == "VRT" and os.path.isfile(path):
+        identity["vrt"] = _virtual_raster_content(path)
+    else:
+        status = os.stat(path)
+        identity.update(path=os.path.abspath(path), bytes=status.st_size, modified_ns=status.st_mtime_ns)
+    return identity
+
+
+def _virtual_raster_content(path):
+    """The VRT file ``path``'s XML, each SourceFilename replaced by the JSON identity of its file,
+    without the statistics and histograms that GDAL writes into it when QGIS opens it."""
+    root = ElementTree.parse(path).getroot()
+    for parent in root.iter():
+        for child in list(parent):
+            if child.tag == "Histograms" or (child.tag == "MDI" and child.get("key", "").startswith("STATISTICS_")):
+                parent.remove(child)
+    for parent in root.iter():
+        for child in list(parent):
+            if child.tag == "Metadata" and not len(child):
+                parent.remove(child)
+    for source in root.iter("SourceFilename"):
+        name = source.text or ""
+        if source.get("relativeToVRT") == "1":
+            name = os.path.join(os.path.dirname(os.path.abspath(path)), name)
+        if os.path.isfile(name):
+            source.text = json.dumps(input_identity(name), sort_keys=True)
+            source.attrib.pop("relativeToVRT", None)
+    return ElementTree.tostring(root, encoding="unicode")
 
 
 class RunFolder:

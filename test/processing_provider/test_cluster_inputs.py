@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from qgis.core import QgsProcessingException
 
-from helpers import area_rows, read_raster, sparse_bowl, write_raster
+from helpers import area_rows, read_raster, sparse_bowl, write_points, write_raster
 
 pytest.importorskip("distributed")
 
@@ -56,6 +56,41 @@ def test_a_run_folder_of_another_input_is_refused(run, sparse_raster, tmp_path):
     with pytest.raises(QgsProcessingException, match="RUN_FOLDER: .* holds a run of another input"):
         run("interpolate", INPUT=other, MAX_ITERATIONS=5, RUN_FOLDER=folder, OUTPUT=str(tmp_path / "b.tif"))
     assert not os.path.exists(tmp_path / "b.tif")
+
+
+def _tile_times(folder):
+    return {path.name: path.stat().st_mtime_ns for path in folder.rglob("tile_*.tif")}
+
+
+def test_a_run_on_a_declared_band_and_nodata_resumes_without_redoing_its_tiles(run, sparse_raster, tmp_path):
+    velocity = read_raster(sparse_raster)[0]
+    two_bands = write_raster(str(tmp_path / "two.tif"), np.stack([np.zeros_like(velocity),
+                                                                  np.nan_to_num(velocity, nan=-9999.0)]), nodata=None)
+    folder = tmp_path / "run"
+    tiles = {}
+    for attempt in ("first", "again"):
+        run("interpolate", INPUT=two_bands, BAND=2, NODATA=-9999, TILE_SIZE=200, MAX_ITERATIONS=5,
+            RUN_FOLDER=str(folder), OUTPUT=str(tmp_path / f"{attempt}.tif"))
+        tiles[attempt] = _tile_times(folder)
+    assert len(tiles["first"]) == 4 and tiles["again"] == tiles["first"]
+    again, first = (read_raster(str(tmp_path / f"{attempt}.tif"))[0] for attempt in ("again", "first"))
+    np.testing.assert_array_equal(again, first)
+
+
+def test_a_run_from_points_resumes_without_redoing_its_tiles(run, sparse_raster, tmp_path):
+    velocity, info = read_raster(sparse_raster)
+    rows, cols = np.nonzero(np.isfinite(velocity))
+    x0, step, _, y0, _, _ = info["geotransform"]
+    points = write_points(str(tmp_path / "points.gpkg"),
+                          list(zip(x0 + (cols + 0.5) * step, y0 - (rows + 0.5) * step, velocity[rows, cols])))
+    folder = tmp_path / "run"
+    tiles = {}
+    for attempt in ("first", "again"):
+        run("interpolate", INPUT=points, FIELD="velocity", PIXEL_SIZE=10.0, TILE_SIZE=200, MAX_ITERATIONS=5,
+            RUN_FOLDER=str(folder), OUTPUT=str(tmp_path / f"{attempt}.tif"))
+        tiles[attempt] = _tile_times(folder)
+    assert len(tiles["first"]) == 4 and tiles["again"] == tiles["first"]
+    assert (folder / "measurements.tif").is_file()
 
 
 @pytest.mark.parametrize("where, message", [("tcp://127.0.0.1:9", "WHERE: no Dask scheduler answered"),
