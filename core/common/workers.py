@@ -48,6 +48,13 @@ def python_executable():
     raise RuntimeError(f"no Python interpreter found beside QGIS (looked for {', '.join(candidates)})")
 
 
+def thread_budget():
+    """Threads this process's own maths may use: OMP_NUM_THREADS when it is a positive whole number
+    (worker processes, ours and Dask's, are started with 1), else every core."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else (os.cpu_count() or 1)
+
+
 def worker_count(requested):
     """Workers to start: ``requested``, or every core when it is 0 or None."""
     return max(1, int(requested) if requested else (os.cpu_count() or 1))

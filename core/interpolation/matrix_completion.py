@@ -17,7 +17,6 @@ loop:
   from the nearest-measurement fill instead of the Delaunay triangulation.
   bench/interpolation.py measures both against a known truth.
 """
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +26,7 @@ from scipy.ndimage import distance_transform_edt, gaussian_filter, gaussian_filt
 
 from ..common.errors import Cancelled, InputError
 from ..common.matrix_products import matmul
+from ..common.workers import thread_budget
 from .delaunay import delaunay_interpolate
 from .spike_noise import median3x3_at
 
@@ -204,13 +204,14 @@ def _low_pass(x, sigma):
 
 
 def _parallel_gaussian(x, sigma):
-    """G(x, sigma) of a 2-D array, equal to gaussian_filter, on all cores.
+    """G(x, sigma) of a 2-D array, equal to gaussian_filter, on this process's thread budget.
 
     The filter is separable: the pass along rows runs on bands of rows and
     the pass along columns on bands of columns, in threads (scipy.ndimage
-    releases the GIL while it filters).
+    releases the GIL while it filters). A worker process keeps to its one
+    thread, so that workers sharing a machine do not fight over its cores.
     """
-    workers = max(1, min(os.cpu_count() or 1, 8))
+    workers = max(1, min(thread_budget(), 8))
     row_bands = [(band, slice(None)) for band in _bands(x.shape[0], workers)]
     column_bands = [(slice(None), band) for band in _bands(x.shape[1], workers)]
     along_rows, result = np.empty_like(x), np.empty_like(x)

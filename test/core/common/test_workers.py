@@ -41,3 +41,15 @@ def test_a_worker_exits_when_its_parent_is_killed():
         assert not _alive(worker)
     finally:
         parent.kill()
+
+
+def test_the_thread_budget_follows_omp_num_threads_and_else_takes_every_core(monkeypatch):
+    from insar_deformation_detector.core.common.workers import thread_budget
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert thread_budget() == 1
+    for unusable in ("", "0", "two"):
+        monkeypatch.setenv("OMP_NUM_THREADS", unusable)
+        assert thread_budget() == (os.cpu_count() or 1)
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert thread_budget() == (os.cpu_count() or 1)

@@ -4,6 +4,7 @@ import os
 import pytest
 
 from insar_deformation_detector.core.common.errors import InputError
+from insar_deformation_detector.core.common.workers import thread_budget
 from insar_deformation_detector.core.distributed.where import Where, dask_client, parse_where
 
 
@@ -18,9 +19,10 @@ def test_where_texts_parse_and_print_back(tmp_path):
         parse_where("tcp://scheduler")
 
 
-def test_local_workers_run_numpy_on_one_thread_whatever_the_environment_says(monkeypatch):
+def test_local_workers_run_numpy_and_our_filters_on_one_thread_whatever_the_environment_says(monkeypatch):
     pytest.importorskip("distributed")
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "")  # an empty value would leave OpenBLAS on every core
     with dask_client(parse_where("local:1")) as client:
-        settings = client.run(lambda: [os.environ.get(name) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")])
-    assert list(settings.values()) == [["1", "1"]]
+        settings = client.run(lambda: [os.environ.get(name) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")]
+                              + [thread_budget()])
+    assert list(settings.values()) == [["1", "1", 1]]

@@ -131,3 +131,18 @@ def test_the_solver_makes_no_matrix_product_through_numpy():
     calls = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Attribute)
              and node.attr in ("dot", "matmul", "inner", "tensordot", "vdot", "norm")]
     assert products == [] and calls == [], (products, calls)
+
+
+def test_the_low_pass_of_a_large_tile_is_the_same_on_any_thread_budget(monkeypatch):
+    from scipy.ndimage import gaussian_filter
+
+    from insar_deformation_detector.core.interpolation.matrix_completion import _low_pass
+
+    x = np.random.default_rng(3).standard_normal((600, 700)).astype(np.float32)  # over MATRIX_FILTER_MAX_SIDE
+    filtered = {}
+    for threads in ("1", "2", "5"):
+        monkeypatch.setenv("OMP_NUM_THREADS", threads)
+        filtered[threads] = _low_pass(x, 5.0)
+    np.testing.assert_array_equal(filtered["1"], filtered["2"])
+    np.testing.assert_array_equal(filtered["1"], filtered["5"])
+    np.testing.assert_allclose(filtered["1"], gaussian_filter(x, 5.0, mode="reflect"), atol=1e-7)
