@@ -1,10 +1,11 @@
 """A run folder: the manifest of one tiled run and the finished tiles, so a stopped run resumes.
 
 The manifest (``manifest.json``) names what the tiles were computed from: the input file (path,
-size in bytes, modification time, raster size and georeferencing; a virtual raster by its content
-and its sources, since the plugin writes those to new temporary paths on every run), the settings,
-the model file's SHA-256 and the tile grid. A run started again in the same folder with the same manifest
-does only the tiles whose file is missing; any difference is refused, never mixed. Each tile's
+size in bytes, modification time, raster size and georeferencing; a virtual raster by its
+content and its sources, since the plugin writes those to new temporary paths on every run), the
+settings, the model file's SHA-256 and the tile grid. A run started again in the same folder with
+the same manifest does only the tiles whose file is missing; any difference is refused, never
+mixed. Each tile's
 file is written under a temporary name and renamed when complete, so a tile file that exists is
 whole, whoever wrote it and however the run ended.
 """
@@ -49,17 +50,9 @@ def input_identity(path):
 
 
 def _virtual_raster_content(path):
-    """The VRT file ``path``'s XML, each SourceFilename replaced by the JSON identity of its file,
-    without the statistics and histograms that GDAL writes into it when QGIS opens it."""
-    root = ElementTree.parse(path).getroot()
-    for parent in root.iter():
-        for child in list(parent):
-            if child.tag == "Histograms" or (child.tag == "MDI" and child.get("key", "").startswith("STATISTICS_")):
-                parent.remove(child)
-    for parent in root.iter():
-        for child in list(parent):
-            if child.tag == "Metadata" and not len(child):
-                parent.remove(child)
+    """The VRT file ``path``'s XML without statistics, each SourceFilename replaced by the JSON
+    identity of its file."""
+    root = _without_statistics(ElementTree.parse(path).getroot())
     for source in root.iter("SourceFilename"):
         name = source.text or ""
         if source.get("relativeToVRT") == "1":
@@ -68,6 +61,22 @@ def _virtual_raster_content(path):
             source.text = json.dumps(input_identity(name), sort_keys=True)
             source.attrib.pop("relativeToVRT", None)
     return ElementTree.tostring(root, encoding="unicode")
+
+
+def _without_statistics(root):
+    """``root`` (a VRT's XML) without the statistics and histograms GDAL writes into a VRT QGIS opens."""
+    _remove(root, lambda element: element.tag == "Histograms"
+            or (element.tag == "MDI" and element.get("key", "").startswith("STATISTICS_")))
+    _remove(root, lambda element: element.tag == "Metadata" and not len(element))  # emptied above
+    return root
+
+
+def _remove(root, unwanted):
+    """Remove every element under ``root`` for which ``unwanted(element)`` is true."""
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if unwanted(child):
+                parent.remove(child)
 
 
 class RunFolder:
