@@ -3,8 +3,10 @@ PyTorch installed but not the plugin (nor QGIS).
 
 The tasks are this package's functions, which a worker imports by name. Before the tasks are
 submitted, each worker is asked whether it can import the package; if any cannot, the package's
-Python files (the plugin's ``__init__.py`` and ``core/``, a few hundred kB) are zipped and uploaded
-with ``Client.upload_file``, which puts the zip on the path of every worker, present and future.
+Python files (the plugin's ``__init__.py`` and ``core/``, a few hundred kB) are zipped and given
+to the workers alone, present and future, as Dask's UploadFile worker plugin, which puts the zip
+on their path. Not ``Client.upload_file``: that also loads the zip into the scheduler, which a
+LocalCluster runs in the client's own process, where it would replace the running plugin's package.
 """
 import importlib.util
 import os
@@ -34,6 +36,8 @@ def ship_package(client):
     # A lambda travels by value: a function of this package could not run where the package is missing
     if all(client.run(lambda: importlib.util.find_spec(PACKAGE) is not None).values()):
         return False
+    from distributed.diagnostics.plugin import UploadFile
+
     with tempfile.TemporaryDirectory(prefix="insardefo-package-") as folder:
-        client.upload_file(package_zip(folder))
+        client.register_plugin(UploadFile(package_zip(folder)), name=f"{PACKAGE}-package")
     return True

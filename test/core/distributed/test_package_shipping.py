@@ -34,7 +34,10 @@ def test_workers_that_have_the_package_are_sent_nothing():
 
 def test_a_worker_without_the_plugin_is_sent_the_package_and_runs_its_tasks(tmp_path):
     distributed = pytest.importorskip("distributed")
+    import insar_deformation_detector
     from insar_deformation_detector.core.common.workers import thread_budget
+
+    own = insar_deformation_detector.__file__
 
     environment = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
     environment["OMP_NUM_THREADS"] = "1"
@@ -50,6 +53,8 @@ def test_a_worker_without_the_plugin_is_sent_the_package_and_runs_its_tasks(tmp_
             assert client.submit(thread_budget, pure=False).result(timeout=60) == 1
             origins = client.run(lambda: importlib.util.find_spec(PACKAGE).origin)
             assert all(".zip" in origin for origin in origins.values())
+            # the scheduler runs in this process: the running package stays the plugin's own
+            assert sys.modules["insar_deformation_detector"].__file__ == own and ".zip" not in own
         finally:
             worker.kill()
             worker.wait(timeout=30)
