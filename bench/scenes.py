@@ -42,7 +42,7 @@ from insar_deformation_detector.core.detection.raster_detection import detect_ra
 from insar_deformation_detector.core.detection.scoring import geometries
 from insar_deformation_detector.core.detection.thresholding import THRESHOLDS_MM_YR, threshold_raster
 from insar_deformation_detector.core.interpolation.raster_interpolation import interpolate_raster
-from insar_deformation_detector.core.learning.area_confidence import confidence_function
+from insar_deformation_detector.core.learning.area_confidence import area_floor, confidence_function
 from insar_deformation_detector.core.learning.model_file import DEFAULT_MODEL_PATH, load_model
 from insar_deformation_detector.core.learning.training import use_all_cores
 from insar_deformation_detector.core.synthesis.atmosphere import turbulent_atmosphere
@@ -174,28 +174,36 @@ def score(areas_path, truth, levels, tally):
 
 
 def run_methods(paths, models, folder, results):
-    """Detect with every model and by thresholding on one scene; add to ``results``."""
+    """Detect with every model and by thresholding on one scene; add to ``results``.
+
+    A model with an area floor is scored twice from the same probabilities: as detection draws
+    its areas (above the floor) and, as "<name>, no floor", with every area.
+    """
     truth = truth_sources(paths["truth"])
     dense = gdal.Open(paths["dense"])
     megapixels = dense.RasterXSize * dense.RasterYSize / 1e6
     for name, model in models.items():
-        probability, areas = os.path.join(folder, f"p_{name}.tif"), os.path.join(folder, f"a_{name}.gpkg")
+        probability = os.path.join(folder, f"p_{name}.tif")
         started = time.perf_counter()
         if model.family == "dense":
             detect_dense_raster(paths["dense"], model, probability, measurements_path=paths["sparse"])
         else:
             detect_raster(paths["dense"], model, probability)
         seconds = time.perf_counter() - started
-        contour_areas(probability, PROBABILITY_LEVELS, areas, probability_path=probability,
-                      velocity_path=paths["dense"], measurements_path=paths["sparse"],
-                      confidence=confidence_function(model.metadata))
-        entry = results.setdefault(name, {"levels": {}, "seconds": 0.0, "megapixels": 0.0, "f1": [],
-                                          "reliability": []})
-        entry["seconds"] += seconds
-        entry["megapixels"] += megapixels
-        entry["f1"].append(pixel_f1(probability, paths["deformation"], PROBABILITY_LEVELS[0]))
-        score(areas, truth, PROBABILITY_LEVELS, entry["levels"])
-        entry["reliability"] += peaks_and_truth(areas, PROBABILITY_LEVELS[0], [polygon for _, polygon in truth])
+        floor = area_floor(model.metadata)
+        tracings = {name: floor} if floor is None else {name: floor, f"{name}, no floor": None}
+        for number, (label, min_peak) in enumerate(tracings.items()):
+            areas = os.path.join(folder, f"a_{name}_{number}.gpkg")
+            contour_areas(probability, PROBABILITY_LEVELS, areas, probability_path=probability,
+                          velocity_path=paths["dense"], measurements_path=paths["sparse"],
+                          confidence=confidence_function(model.metadata), min_peak=min_peak)
+            entry = results.setdefault(label, {"levels": {}, "seconds": 0.0, "megapixels": 0.0, "f1": [],
+                                               "reliability": [], "floor": min_peak})
+            entry["seconds"] += seconds
+            entry["megapixels"] += megapixels
+            entry["f1"].append(pixel_f1(probability, paths["deformation"], PROBABILITY_LEVELS[0]))
+            score(areas, truth, PROBABILITY_LEVELS, entry["levels"])
+            entry["reliability"] += peaks_and_truth(areas, PROBABILITY_LEVELS[0], [polygon for _, polygon in truth])
     levels, measured = os.path.join(folder, "levels.tif"), os.path.join(folder, "measured.tif")
     threshold_raster(paths["sparse"], levels, measured)
     areas = os.path.join(folder, "a_threshold.gpkg")
@@ -217,10 +225,11 @@ def report(results):
             precision = 100 * tally["hits"] / tally["areas"] if tally["areas"] else float("nan")
             lines.append(f"| {name} >= {level:g} | " + " | ".join(recalls)
                          + f" | {tally['areas']} | {tally['hits']} | {precision:.0f} % |")
-    lines += ["", "| method | pixel F1 at the lowest level | detection speed |", "|---|---|---|"]
+    lines += ["", "| method | pixel F1 at the lowest level | detection speed | area floor |", "|---|---|---|---|"]
     for name, entry in results.items():
         speed = (f"{entry['megapixels'] / entry['seconds']:.2f} MP/s" if entry.get("seconds") else "-")
-        lines.append(f"| {name} | {np.mean(entry['f1']):.1f} % | {speed} |")
+        floor = "-" if entry.get("floor") is None else f"{entry['floor']:.3f}"
+        lines.append(f"| {name} | {np.mean(entry['f1']):.1f} % | {speed} | {floor} |")
     for name, entry in results.items():
         if entry.get("reliability"):
             lines += ["", f"Reliability, {name}: areas at {PROBABILITY_LEVELS[0]:g} by their highest probability",

@@ -5,9 +5,9 @@
    CALIBRATION_MAPS more from another seed into --calibration-folder.
 2. The U-Net trains from --checkpoint if it exists (so a run stopped by --minutes, Ctrl+C or the
    end of a session continues), else from scratch, with fixed seeds.
-3. The best weights by validation pixel F1 get a temperature and an area calibration fitted on
-   the calibration maps (core.learning.calibration, core.learning.area_confidence) and are
-   written to --output as a model file.
+3. The best weights by validation pixel F1 get a temperature, an area calibration and an area
+   floor fitted on the calibration maps (core.learning.calibration,
+   core.learning.area_confidence) and are written to --output as a model file.
 
     .venv/bin/python scripts/build_dense_model.py --maps 800 --steps 4000 --batch-size 12
 """
@@ -86,6 +86,8 @@ def main():
     areas = result["metadata"]["area_confidence"]
     print(f"area calibration on {areas['areas']} areas at {areas['level']:g}: " + ", ".join(
         f"peak {peak:.2f} -> {share:.2f}" for peak, share in zip(areas["max_probability"], areas["share_real"])))
+    print(f"area floor {areas['min_peak']:.3f}: {areas['false_areas_per_1000_km2']:.2f} false areas per 1,000 km2 "
+          f"of the calibration maps' {areas['stable_km2']:.0f} km2 of stable ground peak above it")
 
 
 if __name__ == "__main__":

@@ -117,8 +117,9 @@ def _velocity_attributes(velocity, inside):
     return mean, float(values.min() if subsiding else values.max()), "subsidence" if subsiding else "uplift"
 
 
-def _attributes(rasters, geometry, level, kind_names, min_support, confidence):
-    """The area's field values, or None when it has fewer than ``min_support`` supporting cells."""
+def _attributes(rasters, geometry, level, kind_names, min_support, confidence, min_peak):
+    """The area's field values, or None when it has fewer than ``min_support`` supporting cells
+    or its highest probability is below ``min_peak`` (None: no floor)."""
     box = rasters.box(geometry)
     inside = rasters.inside(geometry, box)
     support = rasters.read("support", box)
@@ -130,6 +131,8 @@ def _attributes(rasters, geometry, level, kind_names, min_support, confidence):
     probability = rasters.read("probability", box)
     if probability is not None and np.isfinite(probability[inside]).any():
         values["max_probability"] = float(np.nanmax(probability[inside]))
+        if min_peak is not None and values["max_probability"] < min_peak:
+            return None
         values["mean_probability"] = float(np.nanmean(probability[inside]))
         if confidence is not None:
             values["confidence"] = confidence(values["max_probability"])
@@ -155,7 +158,7 @@ def _create_output(path, srs):
     return source, layer
 
 
-def _trace_level(layer, template, rasters, level, kind_names, min_support, confidence, scratch, stop):
+def _trace_level(layer, template, rasters, level, kind_names, min_support, confidence, min_peak, scratch, stop):
     """Add the areas at ``level`` to ``layer``; returns how many were kept."""
     kept = 0
     with tempfile.TemporaryDirectory(dir=scratch) as folder:
@@ -166,7 +169,7 @@ def _trace_level(layer, template, rasters, level, kind_names, min_support, confi
             for region in regions:
                 stop()
                 geometry = region.GetGeometryRef()
-                values = _attributes(rasters, geometry, level, kind_names, min_support, confidence)
+                values = _attributes(rasters, geometry, level, kind_names, min_support, confidence, min_peak)
                 if values is None:
                     continue
                 feature = ogr.Feature(layer.GetLayerDefn())
@@ -184,7 +187,7 @@ def _trace_level(layer, template, rasters, level, kind_names, min_support, confi
 
 def contour_areas(score_path, levels, output_path, probability_path=None, velocity_path=None,
                   measurements_path=None, kinds_path=None, kind_names=(), support_path=None, min_support=0,
-                  confidence=None, progress=None, is_cancelled=None):
+                  confidence=None, min_peak=None, progress=None, is_cancelled=None):
     """Write GeoPackage layer "areas" at ``output_path``: one polygon per connected region and level.
 
     ``score_path``: a single-band GeoTIFF; a pixel belongs to level L's
@@ -198,8 +201,10 @@ def contour_areas(score_path, levels, output_path, probability_path=None, veloci
     of level L is kept only when at least ``min_support`` of its cells have
     a support value of magnitude >= L. ``confidence`` (with ``probability_path``): a function of
     an area's highest probability giving the share of such areas that are real
-    (core.learning.area_confidence), its ``confidence`` field. Fields that do not apply are NULL.
-    Returns the number of areas kept per level, {level: count}.
+    (core.learning.area_confidence), its ``confidence`` field. ``min_peak`` (with
+    ``probability_path``): areas whose highest probability is below it are not drawn (a dense
+    model's floor, core.learning.area_confidence.area_floor; None: all are). Fields that do not
+    apply are NULL. Returns the number of areas kept per level, {level: count}.
     """
     report = progress or (lambda fraction, message: None)
 
@@ -217,7 +222,7 @@ def contour_areas(score_path, levels, output_path, probability_path=None, veloci
             for number, level in enumerate(levels):
                 report(number / len(levels), f"Tracing the areas at level {level:g}")
                 counts[level] = _trace_level(layer, template, rasters, level, list(kind_names), min_support,
-                                             confidence, scratch, stop)
+                                             confidence, min_peak, scratch, stop)
         finally:
             del output, layer  # closes the GeoPackage before it is moved in place or removed
     report(1.0, f"{sum(counts.values())} areas")

@@ -41,6 +41,8 @@ def parser():
     described.add_argument("--interpolation", choices=INTERPOLATIONS, default="auto",
                            help="auto: points and sparse rasters by matrix completion, dense rasters as they are")
     described.add_argument("--thresholds", default="0.5,0.75,0.9", help="area levels of probability")
+    described.add_argument("--min-peak", type=float, help="draw no area whose highest probability is below this "
+                                                          "(default: the model's floor; 0: every area)")
     described.add_argument("--field", default="velocity", help="velocity field of a point file (mm/yr)")
     described.add_argument("--pixel-size", type=float, help="grid of a point file, in its CRS units (required "
                                                             "for points)")
@@ -79,6 +81,7 @@ def run(arguments, progress=None):
     levels = parse_levels(arguments.thresholds, "--thresholds")
     model = load_model(arguments.model or DENSE_MODEL_PATH, "--model", arguments.device)
     model.require_family("dense", "the command line")
+    min_peak = _min_peak(arguments, model)
     chain_folder = arguments.run_folder
     outputs = (arguments.probability, arguments.areas, arguments.velocity)
     with atomic_outputs(*outputs) as (staged, scratch):
@@ -100,12 +103,23 @@ def run(arguments, progress=None):
         if staged[1]:
             counts = contour_areas(staged[0], levels, staged[1], probability_path=staged[0], velocity_path=velocity,
                                    measurements_path=measurements, kinds_path=kinds, kind_names=model.classes[1:],
-                                   confidence=confidence_function(model.metadata),
+                                   confidence=confidence_function(model.metadata), min_peak=min_peak,
                                    progress=lambda fraction, message: report(0.9 + 0.1 * fraction, message))
     report(1.0, "Done")
     found = ", ".join(f"{count} area(s) at {level:g}" for level, count in counts.items()) or "no areas traced"
     return (f"{summary['width']} x {summary['height']} px, {summary['tiles']} detection tile(s) "
             f"({summary['tiles_found_done']} found done): {found}; {time.time() - started:.1f} s")
+
+
+def _min_peak(arguments, model):
+    """--min-peak checked to lie in [0, 1], else the model's floor (None: every area is drawn)."""
+    from ..learning.area_confidence import area_floor
+
+    if arguments.min_peak is None:
+        return area_floor(model.metadata)
+    if not 0.0 <= arguments.min_peak <= 1.0:
+        raise InputError("--min-peak", f"must lie in [0, 1], got {arguments.min_peak:g}")
+    return arguments.min_peak
 
 
 def _measurements(arguments, scratch):

@@ -18,6 +18,12 @@ held-out maps it never trained on:
 confidence of 0.9 are real on maps like the held-out ones. It is the `confidence` field of
 insardefo:detect's areas. How often an area is real also depends on how densely a map holds
 sources: on maps sparser in sources than the calibration maps fewer are (bench/README.md, "Scenes").
+
+How many false areas a user opens does not depend on the sources, only on how much stable ground
+the map holds. So the table also carries the model's floor, "min_peak": the lowest highest
+probability at which the held-out maps hold at most FALSE_AREAS_PER_1000_KM2 false areas per
+1,000 km2 of stable measured ground (labelled 0 where the map has a value). Detection draws no
+area whose highest probability is below it (``area_floor``); models without one draw every area.
 """
 from functools import partial
 
@@ -28,6 +34,7 @@ from ..synthesis.training_maps import IGNORE
 from .calibration import softmax
 
 LEVEL = 0.5  # the areas fitted: detect's lowest default level
+FALSE_AREAS_PER_1000_KM2 = 1.0  # the floor's budget: about 2 false areas on a 50 x 50 km map
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 
 
@@ -97,16 +104,46 @@ def confidence_function(metadata):
     return None if table is None else partial(confidence, table)
 
 
-def calibrate_areas(logits, velocity, labels, temperature):
-    """The area calibration table of a network on held-out maps; see the module.
+def fit_area_floor(outcomes, stable_km2):
+    """The floor of [(highest probability, real)] areas on maps of ``stable_km2`` km2 of stable ground; see the module.
+
+    Returns {"min_peak", "false_areas_per_1000_km2" (above the floor), "stable_km2"}: min_peak is
+    LEVEL when the false areas are within the budget, else halfway between the highest false peak
+    left out and the next higher peak of a false area (or 1).
+    """
+    allowed = int(FALSE_AREAS_PER_1000_KM2 * stable_km2 / 1000.0)
+    false_peaks = sorted((peak for peak, real in outcomes if not real), reverse=True)
+    if len(false_peaks) <= allowed:
+        floor, above = LEVEL, len(false_peaks)
+    else:
+        higher = [peak for peak in false_peaks if peak > false_peaks[allowed]]
+        floor = (false_peaks[allowed] + (higher[-1] if higher else 1.0)) / 2.0
+        above = len(higher)
+    rate = 1000.0 * above / stable_km2 if stable_km2 > 0 else 0.0
+    return {"min_peak": float(floor), "false_areas_per_1000_km2": rate, "stable_km2": float(stable_km2)}
+
+
+def area_floor(metadata):
+    """The lowest highest probability of the areas a dense model of ``metadata`` draws (None: no floor)."""
+    return metadata.get("area_confidence", {}).get("min_peak")
+
+
+def stable_ground_km2(labels, velocity, pixel_m):
+    """km2 of a map's pixels labelled stable (0) where its (S, S) ``velocity`` has a value; ``pixel_m``: metres."""
+    return float(np.count_nonzero((labels == 0) & np.isfinite(velocity))) * pixel_m ** 2 / 1e6
+
+
+def calibrate_areas(logits, velocity, labels, temperature, pixel_m):
+    """The area calibration table of a network on held-out maps, with its floor; see the module.
 
     ``logits``: the network's (K, S, S) logits of each of N maps (calibration.each_map_logits);
     ``velocity``: (N, S, S) mm/yr, NaN in holes; ``labels``: (N, S, S); ``temperature``: the
-    model's fitted temperature.
+    model's fitted temperature; ``pixel_m``: (N,) each map's pixel size, metres.
     """
-    outcomes = []
-    for map_logits, map_velocity, map_labels in zip(logits, velocity, labels):
+    outcomes, stable_km2 = [], 0.0
+    for map_logits, map_velocity, map_labels, map_pixel_m in zip(logits, velocity, labels, pixel_m):
         probability = 1.0 - softmax(map_logits, temperature)[0]
         probability[~np.isfinite(map_velocity)] = np.nan
         outcomes += area_outcomes(probability, map_labels, map_velocity)
-    return fit_area_confidence(outcomes)
+        stable_km2 += stable_ground_km2(map_labels, map_velocity, float(map_pixel_m))
+    return {**fit_area_confidence(outcomes), **fit_area_floor(outcomes, stable_km2)}

@@ -43,7 +43,7 @@ def train_dense_model(datasets, config, model_path, checkpoint_path, init_path=N
         report(TRAINING_SHARE)
         logits = list(each_map_logits(trainer.network, fit_on, is_cancelled))
         fitted = calibrate(logits, fit_on.labels)
-        areas = calibrate_areas(logits, fit_on.velocity, fit_on.labels, fitted["temperature"])
+        areas = calibrate_areas(logits, fit_on.velocity, fit_on.labels, fitted["temperature"], fit_on.pixel_m)
         scores = pixel_table_i(trainer.network, held_out, fitted["temperature"], is_cancelled)
     except Cancelled:
         if trainer.best_weights is not None:
@@ -56,6 +56,23 @@ def train_dense_model(datasets, config, model_path, checkpoint_path, init_path=N
                 "status": "complete"}
     save_model(model_path, trainer.network, metadata)
     return {"history": trainer.history, "metadata": metadata, "calibration": fitted, **scores}
+
+
+def refit_area_calibration(model_path, calibration_datasets, output_path, is_cancelled=None):
+    """Write ``model_path``'s dense model to ``output_path`` with its area calibration refitted.
+
+    The weights and temperature stay; the area calibration and its floor
+    (core.learning.area_confidence) are fitted again on ``calibration_datasets`` (training-map
+    datasets it never trained on), as training fits them. Returns the new table.
+    """
+    model = load_model(model_path, "MODEL")
+    model.require_family(DENSE, "an area calibration")
+    maps = training_arrays(calibration_datasets, "CALIBRATION")
+    logits = list(each_map_logits(model.network, maps, is_cancelled))
+    table = calibrate_areas(logits, maps.velocity, maps.labels, model.metadata["temperature"], maps.pixel_m)
+    save_model(output_path, model.network, {**model.metadata, "area_confidence": table},
+               half=model.metadata.get("stored_precision") == "float16")
+    return table
 
 
 def _start_from(trainer, init_path):

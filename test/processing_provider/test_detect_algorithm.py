@@ -142,3 +142,15 @@ def test_a_dense_model_detects_a_map_smaller_than_a_window(run, dense_model, tmp
     values, info = read_raster(probability)
     assert info["size"] == (80, 100) and np.isnan(values[30:40, 40:60]).all()
     assert np.isfinite(values).sum() == 80 * 100 - 200 and results["AREAS"] == len(area_rows(areas))
+
+
+def test_min_peak_drops_the_areas_peaking_below_it(run, dense_model, tmp_path):
+    velocity = np.random.default_rng(4).normal(0.0, 1.0, (80, 100)).astype(np.float32)
+    path = write_raster(str(tmp_path / "small.tif"), velocity)
+    counts = {}
+    for name, floor in (("default", None), ("every", 0.0), ("none", 1.0)):
+        extra = {} if floor is None else {"MIN_PEAK": floor}
+        counts[name] = run("detect", INPUT=path, MODEL=dense_model, THRESHOLDS="0.1",
+                           OUTPUT_PROBABILITY=str(tmp_path / f"p_{name}.tif"),
+                           OUTPUT_AREAS=str(tmp_path / f"a_{name}.gpkg"), **extra)["AREAS"]
+    assert counts["default"] == counts["every"] > 0 and counts["none"] == 0  # this model has no floor of its own

@@ -50,6 +50,18 @@ def test_areas_are_traced_per_level_with_their_attributes(tmp_path):
     assert layer.GetSpatialRef().GetAuthorityCode(None) == "27700"
 
 
+def test_areas_peaking_below_the_floor_are_not_drawn(tmp_path):
+    probability = _probability_and_velocity(tmp_path)[0]
+    output = str(tmp_path / "areas.gpkg")
+    counts = contour_areas(probability, (0.5, 0.75), output, probability_path=probability, min_peak=0.7)
+    assert counts == {0.5: 1, 0.75: 1}  # the blob peaking at 0.6 is gone at 0.5; the one at 0.95 stays
+    source = ogr.Open(output)
+    rows = [feature.items() for feature in source.GetLayerByName("areas")]
+    assert all(row["max_probability"] == pytest.approx(0.95) for row in rows)
+    assert contour_areas(probability, (0.5,), str(tmp_path / "all.gpkg"), probability_path=probability,
+                         min_peak=0.0) == {0.5: 2}
+
+
 def test_attributes_without_their_rasters_are_null(tmp_path):
     probability = _probability_and_velocity(tmp_path)[0]
     output = str(tmp_path / "areas.gpkg")

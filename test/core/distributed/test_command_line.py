@@ -60,7 +60,8 @@ def test_a_point_file_is_gridded_at_the_pixel_size(bowl, tmp_path):
 @pytest.mark.parametrize("arguments, message", [
     (["--where", "local:0"], "error: --where: 'local:0' needs a whole number of workers of at least 1"),
     (["--thresholds", "2"], "error: --thresholds:"),
-    (["--model", "missing.pt"], "error: --model:")])
+    (["--model", "missing.pt"], "error: --model:"),
+    (["--min-peak", "1.5"], "error: --min-peak: must lie in [0, 1], got 1.5")])
 def test_bad_options_exit_2_naming_the_option(bowl, tmp_path, arguments, message):
     probability = str(tmp_path / "p.tif")
     completed = _chain(bowl[0], "--probability", probability, *arguments)
@@ -72,7 +73,8 @@ def test_help_documents_every_option():
     completed = _chain("--help")
     assert completed.returncode == 0
     for option in ("--probability", "--areas", "--velocity", "--model", "--where", "--run-folder", "--interpolation",
-                   "--thresholds", "--field", "--pixel-size", "--max-distance", "--tile-size", "--device"):
+                   "--thresholds", "--min-peak", "--field", "--pixel-size", "--max-distance", "--tile-size",
+                   "--device"):
         assert option in completed.stdout
 
 

@@ -3,11 +3,14 @@ import numpy as np
 import pytest
 
 from insar_deformation_detector.core.learning.area_confidence import (
+    LEVEL,
+    area_floor,
     area_outcomes,
     calibrate_areas,
     confidence,
     confidence_function,
     fit_area_confidence,
+    fit_area_floor,
     isotonic,
 )
 from insar_deformation_detector.core.learning.calibration import each_map_logits
@@ -61,5 +64,24 @@ def test_a_network_is_calibrated_on_maps():
     labels = np.zeros((3, 32, 32), np.uint8)
     maps = LabelledMaps(velocity, labels, np.full(3, 20.0), np.zeros((3, 2, 32, 32), np.float32), ["a", "b"])
     logits = list(each_map_logits(build_dense_network("unet_tiny", 2), maps))
-    table = calibrate_areas(logits, velocity, labels, 1.0)
-    assert set(table) == {"level", "max_probability", "share_real", "areas"}
+    table = calibrate_areas(logits, velocity, labels, 1.0, maps.pixel_m)
+    assert set(table) == {"level", "max_probability", "share_real", "areas", "min_peak",
+                          "false_areas_per_1000_km2", "stable_km2"}
+    assert table["stable_km2"] == pytest.approx(3 * 32 * 32 * 400 / 1e6)
+
+
+def test_the_floor_leaves_as_many_false_areas_as_the_budget_allows():
+    false = [(0.55, False), (0.62, False), (0.7, False), (0.85, False)]
+    real = [(0.6, True), (0.95, True)]
+    floor = fit_area_floor(false + real, 2000.0)  # 2 false areas allowed on 2,000 km2
+    assert floor["min_peak"] == pytest.approx((0.62 + 0.7) / 2)
+    assert floor["false_areas_per_1000_km2"] == pytest.approx(1.0)
+    assert fit_area_floor(false + real, 500.0)["min_peak"] == pytest.approx((0.85 + 1.0) / 2)  # none allowed
+    assert fit_area_floor(false + real, 4000.0)["min_peak"] == LEVEL  # all four within the budget
+    assert fit_area_floor(real, 10.0)["min_peak"] == LEVEL
+
+
+def test_a_model_without_a_floor_draws_every_area():
+    assert area_floor({}) is None
+    assert area_floor({"area_confidence": {"level": 0.5}}) is None
+    assert area_floor({"area_confidence": fit_area_floor([(0.7, False)], 100.0)}) == pytest.approx(0.85)
