@@ -8,12 +8,14 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingOutputNumber,
     QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
 )
 
 from ..core.common.raster_io import atomic_outputs
 from .algorithm_base import InsarAlgorithm
-from .inputs import error, gdal_file, progress_reporter
+from .inputs import error, gdal_file, is_set, progress_reporter
+from .model_inputs import advanced
 from .outputs import area_destination, areas_parameter, raster_destination, thresholds_parameter
 
 COMBINE_SHARE = 0.8  # of the progress bar; tracing the areas takes the rest
@@ -29,7 +31,10 @@ the four pair averages. Where one map of a pair has no data, the other's value s
 output's extent, pixel size and CRS; maps must overlap it.</p>
 <p><b>Outputs</b>: the combined probability (float32, 0-1) and its <i>Detection areas</i> at
 <i>Thresholds</i> (default 0.5, 0.75, 0.9) with level, area_m2, max_probability and
-mean_probability (velocity fields are empty: the passes see different lines of sight).</p>
+mean_probability (velocity fields are empty: the passes see different lines of sight). <i>Lowest
+highest probability of an area</i> (advanced, optional) leaves out the areas peaking below it, as
+a dense model's floor does in <i>Detect deformation</i> (the floor is not carried over: the
+combined probability is an average of the passes').</p>
 <p><b>Memory</b>: maps are read and combined in blocks of rows, so memory follows the width of the
 first ascending map, not its size.</p>"""
 
@@ -50,6 +55,9 @@ class CombineAlgorithm(InsarAlgorithm):
         self.addParameter(QgsProcessingParameterMultipleLayers(
             "DESCENDING", "Descending probability maps", layerType=QgsProcessing.TypeRaster))
         self.addParameter(thresholds_parameter("0.5,0.75,0.9", "Probability thresholds (0-1, comma-separated)"))
+        self.addParameter(advanced(QgsProcessingParameterNumber(
+            "MIN_PEAK", "Lowest highest probability of an area (empty: every area)",
+            type=QgsProcessingParameterNumber.Double, minValue=0.0, maxValue=1.0, optional=True)))
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT_PROBABILITY", "Combined probability"))
         self.addParameter(areas_parameter())
         self.addOutput(QgsProcessingOutputNumber("AREAS", "Areas at the lowest threshold"))
@@ -76,6 +84,8 @@ class CombineAlgorithm(InsarAlgorithm):
             feedback.pushInfo(f"{summary['looks']} looks combined on a {summary['width']} x {summary['height']} "
                               "grid")
             counts = contour_areas(staged_probability, thresholds, staged_areas, probability_path=staged_probability,
+                                   min_peak=(self.parameterAsDouble(parameters, "MIN_PEAK", context)
+                                             if is_set(parameters, "MIN_PEAK") else None),
                                    progress=progress_reporter(feedback, COMBINE_SHARE, 1.0),
                                    is_cancelled=feedback.isCanceled)
         for level, count in counts.items():

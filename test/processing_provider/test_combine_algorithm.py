@@ -26,6 +26,17 @@ def test_combine_averages_a_pair_and_takes_the_best_of_four_pairs(run, tmp_path)
     assert rows[0]["area_m2"] == pytest.approx(30 * 40 * 100.0) and rows[0]["mean_velocity_mm_yr"] is None
 
 
+def test_combine_leaves_out_areas_peaking_below_min_peak(run, tmp_path):
+    up, down = np.full((30, 40), 0.6), np.full((30, 40), 0.6)
+    up[5:10, 5:10] = down[5:10, 5:10] = 0.9  # one area peaking at 0.9
+    up[20:25, 25:30] = 0.9  # and one peaking at 0.75 ((0.9 + 0.6) / 2), apart from it at 0.7
+    paths = [write_raster(str(tmp_path / f"{name}.tif"), array) for name, array in (("a", up), ("d", down))]
+    results = run("combine", ASCENDING=[paths[0]], DESCENDING=[paths[1]], THRESHOLDS="0.7", MIN_PEAK=0.8,
+                  OUTPUT_PROBABILITY=str(tmp_path / "p.tif"), OUTPUT_AREAS=str(tmp_path / "a.gpkg"))
+    rows = area_rows(results["OUTPUT_AREAS"])
+    assert results["AREAS"] == 1 and rows[0]["max_probability"] == pytest.approx(0.9)
+
+
 def test_combine_resamples_onto_the_first_ascending_grid(run, tmp_path):
     fine = write_raster(str(tmp_path / "fine.tif"), np.full((40, 40), 0.8))
     coarse = write_raster(str(tmp_path / "coarse.tif"), np.full((10, 10), 0.4),
