@@ -41,6 +41,7 @@ def test_the_dense_model_is_small_calibrated_and_made_for_this_plugin(model):
     assert metadata["input_channels"] == INPUT_CHANNEL_NAMES and metadata["status"] == "complete"
     assert (metadata["pixel_size_m"], metadata["coarsest_pixel_m"]) == (20.0, 100.0)
     assert 0.2 <= metadata["temperature"] <= 5.0
+    assert 0.5 <= metadata["area_confidence"]["min_peak"] < 1.0  # its area floor, from the calibration maps
 
 
 def test_a_source_is_found_and_stable_ground_left_below_one_half(model, tmp_path):
