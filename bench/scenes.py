@@ -186,11 +186,11 @@ def run_methods(paths, models, folder, results):
         probability = os.path.join(folder, f"p_{name}.tif")
         started = time.perf_counter()
         if model.family == "dense":
-            detect_dense_raster(paths["dense"], model, probability, measurements_path=paths["sparse"])
+            summary = detect_dense_raster(paths["dense"], model, probability, measurements_path=paths["sparse"])
         else:
-            detect_raster(paths["dense"], model, probability)
+            summary = detect_raster(paths["dense"], model, probability)
         seconds = time.perf_counter() - started
-        floor = area_floor(model.metadata)
+        floor = area_floor(model.metadata, summary.get("working_pixel_m"))
         tracings = {name: floor} if floor is None else {name: floor, f"{name}, no floor": None}
         for number, (label, min_peak) in enumerate(tracings.items()):
             areas = os.path.join(folder, f"a_{name}_{number}.gpkg")
@@ -198,7 +198,8 @@ def run_methods(paths, models, folder, results):
                           velocity_path=paths["dense"], measurements_path=paths["sparse"],
                           confidence=confidence_function(model.metadata), min_peak=min_peak)
             entry = results.setdefault(label, {"levels": {}, "seconds": 0.0, "megapixels": 0.0, "f1": [],
-                                               "reliability": [], "floor": min_peak})
+                                               "reliability": [], "floors": set()})
+            entry["floors"].add(min_peak)
             entry["seconds"] += seconds
             entry["megapixels"] += megapixels
             entry["f1"].append(pixel_f1(probability, paths["deformation"], PROBABILITY_LEVELS[0]))
@@ -225,10 +226,10 @@ def report(results):
             precision = 100 * tally["hits"] / tally["areas"] if tally["areas"] else float("nan")
             lines.append(f"| {name} >= {level:g} | " + " | ".join(recalls)
                          + f" | {tally['areas']} | {tally['hits']} | {precision:.0f} % |")
-    lines += ["", "| method | pixel F1 at the lowest level | detection speed | area floor |", "|---|---|---|---|"]
+    lines += ["", "| method | pixel F1 at the lowest level | detection speed | area floors |", "|---|---|---|---|"]
     for name, entry in results.items():
         speed = (f"{entry['megapixels'] / entry['seconds']:.2f} MP/s" if entry.get("seconds") else "-")
-        floor = "-" if entry.get("floor") is None else f"{entry['floor']:.3f}"
+        floor = ", ".join(f"{value:.3f}" for value in sorted(entry.get("floors", set()) - {None})) or "-"
         lines.append(f"| {name} | {np.mean(entry['f1']):.1f} % | {speed} | {floor} |")
     for name, entry in results.items():
         if entry.get("reliability"):

@@ -85,8 +85,9 @@ extreme_velocity_mm_yr (the value farthest towards the area's sense), measuremen
 cells inside), sense (subsidence or uplift relative to the ground within 10 pixels around) and
 class (the model's likeliest kind of deformation). A dense model draws no area whose highest
 probability is below its floor (fitted on held-out maps so that they hold at most one false area
-per 1,000 km2 of stable ground; the log says its value); <i>Lowest highest probability of an
-area</i> (advanced) sets another, 0 draws every area. Optional: the dense velocity map that was
+per 1,000 km2 of stable ground, for each range of working pixel sizes; the log says its value);
+<i>Lowest highest probability of an area</i> (advanced) sets another, 0 draws every area.
+Optional: the dense velocity map that was
 classified, and that map wrapped at the first interval (mm/yr, 0 to mu; one fringe per mu, as the
 CNN sees it).</p>
 <p>Large maps are processed in tiles (advanced, default 2048 pixels) with halos, so the result
@@ -212,7 +213,7 @@ class DetectAlgorithm(InsarAlgorithm):
                 counts = contour_areas(staged[0], thresholds, staged[1], probability_path=staged[0],
                                        velocity_path=velocity, measurements_path=measurements, kinds_path=kinds_path,
                                        kind_names=model.classes[1:], confidence=confidence_function(model.metadata),
-                                       min_peak=self._min_peak(parameters, context, model, feedback),
+                                       min_peak=self._min_peak(parameters, context, model, summary, feedback),
                                        progress=progress_reporter(feedback, 1.0 - AREAS_SHARE, 1.0),
                                        is_cancelled=feedback.isCanceled)
         finally:
@@ -235,17 +236,19 @@ class DetectAlgorithm(InsarAlgorithm):
         self.style_output(context, results.get("OUTPUT_VELOCITY"), style_velocity)
         self.style_output(context, results.get("OUTPUT_WRAPPED"), partial(style_wrapped, interval=interval))
 
-    def _min_peak(self, parameters, context, model, feedback):
-        """The lowest highest probability of an area drawn: MIN_PEAK, else the model's floor (None: none)."""
+    def _min_peak(self, parameters, context, model, summary, feedback):
+        """The lowest highest probability of an area drawn: MIN_PEAK, else the model's floor at the working
+        pixel size of the detection ``summary`` (None: none)."""
         from ..core.learning.area_confidence import FALSE_AREAS_PER_1000_KM2, area_floor
 
         if is_set(parameters, "MIN_PEAK"):
             return self.parameterAsDouble(parameters, "MIN_PEAK", context)
-        floor = area_floor(model.metadata)
+        pixel_m = summary.get("working_pixel_m")
+        floor = area_floor(model.metadata, pixel_m)
         if floor is not None:
             feedback.pushInfo(f"Areas whose highest probability is below {floor:.2f} are not drawn (the model's "
-                              f"floor: at most {FALSE_AREAS_PER_1000_KM2:g} false area per 1,000 km2 of stable "
-                              "ground on its calibration maps; MIN_PEAK overrides it)")
+                              f"floor at {pixel_m:.0f} m pixels: at most {FALSE_AREAS_PER_1000_KM2:g} false area "
+                              "per 1,000 km2 of stable ground on its calibration maps; MIN_PEAK overrides it)")
         return floor
 
     def _dense_velocity(self, layer, parameters, context, feedback, scratch, velocity_output, chain):

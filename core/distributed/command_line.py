@@ -81,7 +81,7 @@ def run(arguments, progress=None):
     levels = parse_levels(arguments.thresholds, "--thresholds")
     model = load_model(arguments.model or DENSE_MODEL_PATH, "--model", arguments.device)
     model.require_family("dense", "the command line")
-    min_peak = _min_peak(arguments, model)
+    _check_min_peak(arguments)
     chain_folder = arguments.run_folder
     outputs = (arguments.probability, arguments.areas, arguments.velocity)
     with atomic_outputs(*outputs) as (staged, scratch):
@@ -103,7 +103,8 @@ def run(arguments, progress=None):
         if staged[1]:
             counts = contour_areas(staged[0], levels, staged[1], probability_path=staged[0], velocity_path=velocity,
                                    measurements_path=measurements, kinds_path=kinds, kind_names=model.classes[1:],
-                                   confidence=confidence_function(model.metadata), min_peak=min_peak,
+                                   confidence=confidence_function(model.metadata),
+                                   min_peak=_min_peak(arguments, model, summary["working_pixel_m"]),
                                    progress=lambda fraction, message: report(0.9 + 0.1 * fraction, message))
     report(1.0, "Done")
     found = ", ".join(f"{count} area(s) at {level:g}" for level, count in counts.items()) or "no areas traced"
@@ -111,15 +112,17 @@ def run(arguments, progress=None):
             f"({summary['tiles_found_done']} found done): {found}; {time.time() - started:.1f} s")
 
 
-def _min_peak(arguments, model):
-    """--min-peak checked to lie in [0, 1], else the model's floor (None: every area is drawn)."""
+def _check_min_peak(arguments):
+    """InputError naming --min-peak unless it is unset or lies in [0, 1]."""
+    if arguments.min_peak is not None and not 0.0 <= arguments.min_peak <= 1.0:
+        raise InputError("--min-peak", f"must lie in [0, 1], got {arguments.min_peak:g}")
+
+
+def _min_peak(arguments, model, pixel_m):
+    """--min-peak, else the model's floor at the working pixel size ``pixel_m`` (None: every area is drawn)."""
     from ..learning.area_confidence import area_floor
 
-    if arguments.min_peak is None:
-        return area_floor(model.metadata)
-    if not 0.0 <= arguments.min_peak <= 1.0:
-        raise InputError("--min-peak", f"must lie in [0, 1], got {arguments.min_peak:g}")
-    return arguments.min_peak
+    return area_floor(model.metadata, pixel_m) if arguments.min_peak is None else arguments.min_peak
 
 
 def _measurements(arguments, scratch):

@@ -24,6 +24,13 @@ the map holds. So the table also carries the model's floor, "min_peak": the lowe
 probability at which the held-out maps hold at most FALSE_AREAS_PER_1000_KM2 false areas per
 1,000 km2 of stable measured ground (labelled 0 where the map has a value). Detection draws no
 area whose highest probability is below it (``area_floor``); models without one draw every area.
+
+False areas are far denser per km2 on fine maps than on coarse ones (the bundled model's
+calibration maps at 20 m held 40 to 80 times as many per km2 as those at 40-100 m, where a km2
+holds up to 25 times fewer pixels), so one floor would be too lax at 20 m and too strict at 100
+m. The floor is therefore also fitted in FLOOR_BINS bins of working pixel size, equal in log2
+between the calibration maps' finest and coarsest ("floor_by_pixel"), each held to the same
+budget; a bin without maps takes the overall floor.
 """
 from functools import partial
 
@@ -35,6 +42,7 @@ from .calibration import softmax
 
 LEVEL = 0.5  # the areas fitted: detect's lowest default level
 FALSE_AREAS_PER_1000_KM2 = 1.0  # the floor's budget: about 2 false areas on a 50 x 50 km map
+FLOOR_BINS = 3  # of working pixel size (20-34, 34-58, 58-100 m for a model of 20-100 m)
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 
 
@@ -123,9 +131,37 @@ def fit_area_floor(outcomes, stable_km2):
     return {"min_peak": float(floor), "false_areas_per_1000_km2": rate, "stable_km2": float(stable_km2)}
 
 
-def area_floor(metadata):
-    """The lowest highest probability of the areas a dense model of ``metadata`` draws (None: no floor)."""
-    return metadata.get("area_confidence", {}).get("min_peak")
+def area_floor(metadata, pixel_m=None):
+    """The lowest highest probability of the areas a dense model of ``metadata`` draws (None: no floor).
+
+    ``pixel_m``: the working pixel size (metres) the map was classified at, which picks the floor
+    of its bin; None (or a model without bins) gives the overall floor.
+    """
+    table = metadata.get("area_confidence", {})
+    bins = table.get("floor_by_pixel")
+    if bins is None or pixel_m is None:
+        return table.get("min_peak")
+    index = int(np.searchsorted(bins["edges_m"], pixel_m, side="right")) - 1
+    return bins["min_peak"][min(max(index, 0), len(bins["min_peak"]) - 1)]
+
+
+def fit_floor_by_pixel(outcomes, stable_km2, pixel_m, overall):
+    """The floor of each pixel-size bin; see the module.
+
+    ``outcomes``: [(highest probability, real)] of each map's areas; ``stable_km2``: (N,) each
+    map's stable ground; ``pixel_m``: (N,) each map's pixel size (metres); ``overall``: the floor
+    of all the maps, for a bin without any. Returns {"edges_m": FLOOR_BINS + 1 edges, "min_peak": floors}.
+    """
+    pixel_m = np.asarray(pixel_m, dtype=float)
+    edges = np.geomspace(pixel_m.min(), pixel_m.max(), FLOOR_BINS + 1)
+    index = np.clip(np.searchsorted(edges, pixel_m, side="right") - 1, 0, FLOOR_BINS - 1)
+    floors = []
+    for number in range(FLOOR_BINS):
+        members = np.flatnonzero(index == number)
+        pooled = [outcome for member in members for outcome in outcomes[member]]
+        floors.append(fit_area_floor(pooled, float(np.sum(np.asarray(stable_km2)[members])))["min_peak"]
+                      if members.size else overall)
+    return {"edges_m": edges.tolist(), "min_peak": floors}
 
 
 def stable_ground_km2(labels, velocity, pixel_m):
@@ -140,10 +176,13 @@ def calibrate_areas(logits, velocity, labels, temperature, pixel_m):
     ``velocity``: (N, S, S) mm/yr, NaN in holes; ``labels``: (N, S, S); ``temperature``: the
     model's fitted temperature; ``pixel_m``: (N,) each map's pixel size, metres.
     """
-    outcomes, stable_km2 = [], 0.0
+    outcomes, stable_km2 = [], []
     for map_logits, map_velocity, map_labels, map_pixel_m in zip(logits, velocity, labels, pixel_m):
         probability = 1.0 - softmax(map_logits, temperature)[0]
         probability[~np.isfinite(map_velocity)] = np.nan
-        outcomes += area_outcomes(probability, map_labels, map_velocity)
-        stable_km2 += stable_ground_km2(map_labels, map_velocity, float(map_pixel_m))
-    return {**fit_area_confidence(outcomes), **fit_area_floor(outcomes, stable_km2)}
+        outcomes.append(area_outcomes(probability, map_labels, map_velocity))
+        stable_km2.append(stable_ground_km2(map_labels, map_velocity, float(map_pixel_m)))
+    pooled = [outcome for map_outcomes in outcomes for outcome in map_outcomes]
+    overall = fit_area_floor(pooled, float(np.sum(stable_km2)))
+    return {**fit_area_confidence(pooled), **overall,
+            "floor_by_pixel": fit_floor_by_pixel(outcomes, stable_km2, pixel_m, overall["min_peak"])}

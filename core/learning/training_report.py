@@ -9,6 +9,7 @@ import html
 import io
 
 from ..common.dependencies import require
+from .area_confidence import FALSE_AREAS_PER_1000_KM2
 from .metrics import TABLE_I_COLUMNS
 
 TITLES = {"accuracy": "Accuracy", "precision": "Precision", "recall": "Recall",
@@ -120,7 +121,21 @@ def _area_confidence_table(table):
                    for peak, share in zip(table["max_probability"], table["share_real"]))
     return (f"<p>Areas at {table['level']:g} on the same maps ({table['areas']}), by their highest probability: "
             "the share that touched real deformation (the areas' <i>confidence</i>).</p>"
-            f"<table border='1'><tr><th>highest P</th><th>share real</th></tr>{rows}</table>")
+            f"<table border='1'><tr><th>highest P</th><th>share real</th></tr>{rows}</table>"
+            + _area_floor_paragraph(table))
+
+
+def _area_floor_paragraph(table):
+    """The area floors (core.learning.area_confidence) as an HTML paragraph; empty for a table without them."""
+    if "min_peak" not in table:
+        return ""
+    bins = table.get("floor_by_pixel", {"edges_m": [], "min_peak": []})
+    ranges = "; ".join(f"{low:.0f}-{high:.0f} m: {floor:.3f}" for low, high, floor in
+                       zip(bins["edges_m"][:-1], bins["edges_m"][1:], bins["min_peak"]))
+    return (f"<p>Area floor (no area peaking below it is drawn): {table['min_peak']:.3f} over the "
+            f"{table['stable_km2']:.0f} km&sup2; of stable ground of these maps, by working pixel size "
+            f"{ranges or 'not fitted'}; each keeps at most {FALSE_AREAS_PER_1000_KM2:g} false area per "
+            "1,000 km&sup2;.</p>")
 
 
 def dense_training_html(result, classes, settings, curve_png):

@@ -160,11 +160,13 @@ def test_a_dense_architecture_trains_a_calibrated_dense_model_on_training_maps(r
     assert loaded.metadata["status"] == "complete" and 0.2 <= loaded.metadata["temperature"] <= 5.0
     areas = loaded.metadata["area_confidence"]
     assert areas["level"] == 0.5 and len(areas["max_probability"]) == len(areas["share_real"])
+    assert 0.5 <= areas["min_peak"] <= 1.0 and len(areas["floor_by_pixel"]["min_peak"]) == 3
     assert loaded.metadata["training"]["steps"] == 4 * 2  # 6 training maps in batches of 4: 2 steps an epoch
     assert results["EPOCHS_RUN"] == 4 and 1 <= results["BEST_EPOCH"] <= 4
     assert results["ACCURACY"] == pytest.approx(loaded.metadata["validation_metrics"]["accuracy"])
     page = open(report, encoding="utf-8").read()
     assert "dense detector" in page and "Temperature" in page and "per pixel" in page and "confidence" in page
+    assert "Area floor" in page
     assert open(curve, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
     per_pixel = run("evaluate", MODEL=model, DATASET=map_dataset, OUTPUT_REPORT=str(tmp_path / "pixels.html"))

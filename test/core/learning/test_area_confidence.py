@@ -11,6 +11,7 @@ from insar_deformation_detector.core.learning.area_confidence import (
     confidence_function,
     fit_area_confidence,
     fit_area_floor,
+    fit_floor_by_pixel,
     isotonic,
 )
 from insar_deformation_detector.core.learning.calibration import each_map_logits
@@ -66,7 +67,7 @@ def test_a_network_is_calibrated_on_maps():
     logits = list(each_map_logits(build_dense_network("unet_tiny", 2), maps))
     table = calibrate_areas(logits, velocity, labels, 1.0, maps.pixel_m)
     assert set(table) == {"level", "max_probability", "share_real", "areas", "min_peak",
-                          "false_areas_per_1000_km2", "stable_km2"}
+                          "false_areas_per_1000_km2", "stable_km2", "floor_by_pixel"}
     assert table["stable_km2"] == pytest.approx(3 * 32 * 32 * 400 / 1e6)
 
 
@@ -85,3 +86,16 @@ def test_a_model_without_a_floor_draws_every_area():
     assert area_floor({}) is None
     assert area_floor({"area_confidence": {"level": 0.5}}) is None
     assert area_floor({"area_confidence": fit_area_floor([(0.7, False)], 100.0)}) == pytest.approx(0.85)
+    assert area_floor({"area_confidence": fit_area_floor([(0.7, False)], 100.0)}, 40.0) == pytest.approx(0.85)
+
+
+def test_each_pixel_size_gets_the_floor_its_own_maps_need():
+    fine = [[(0.8, False), (0.9, False), (0.95, True)]] * 2  # two 20 m maps of 500 km2: 4 false areas
+    coarse = [[(0.6, False), (0.9, True)]] * 2  # two 100 m maps of 2,000 km2: 2 false areas
+    bins = fit_floor_by_pixel(fine + coarse, [500.0] * 2 + [2000.0] * 2, [20.0] * 2 + [100.0] * 2, 0.7)
+    assert bins["edges_m"] == pytest.approx([20.0, 34.2, 58.5, 100.0], abs=0.1)
+    assert bins["min_peak"] == [pytest.approx(0.95), 0.7, LEVEL]  # 1 false area allowed; none there; 4 allowed
+    metadata = {"area_confidence": {"min_peak": 0.7, "floor_by_pixel": bins}}
+    assert [area_floor(metadata, pixel) for pixel in (10.0, 20.0, 40.0, 100.0, 300.0)] == [
+        pytest.approx(0.95), pytest.approx(0.95), 0.7, LEVEL, LEVEL]
+    assert area_floor(metadata) == 0.7
