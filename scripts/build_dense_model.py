@@ -29,7 +29,7 @@ from insar_deformation_detector.core.synthesis.dataset import Dataset  # noqa: E
 from insar_deformation_detector.core.synthesis.training_maps import generate_training_maps  # noqa: E402
 
 DATA = os.path.join(ROOT, "bench", "data", "dense-model")
-CALIBRATION_MAPS = 150
+CALIBRATION_MAPS = 400  # enough stable ground in each pixel-size bin of the area floor (core.learning.area_confidence)
 CALIBRATION_SEED = 7_000_001  # never a training seed, never a benchmark seed (bench/scenes.py: 9000+)
 
 
