@@ -87,9 +87,8 @@ class (the model's likeliest kind of deformation). A dense model draws no area w
 probability is below its floor (fitted on held-out maps so that they hold at most one false area
 per 1,000 km2 of stable ground, for each range of working pixel sizes; the log says its value);
 <i>Lowest highest probability of an area</i> (advanced) sets another, 0 draws every area.
-Optional: the dense velocity map that was
-classified, and that map wrapped at the first interval (mm/yr, 0 to mu; one fringe per mu, as the
-CNN sees it).</p>
+Optional: the dense velocity map that was classified, and that map wrapped at the first interval
+(mm/yr, 0 to mu; one fringe per mu, as the CNN sees it).</p>
 <p>Large maps are processed in tiles (advanced, default 2048 pixels) with halos, so the result
 equals the untiled one; the GPU is used when PyTorch sees one.</p>
 <p><b>Memory</b>: one tile at a time, so it follows <i>Tile size</i>, not the map's size

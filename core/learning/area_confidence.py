@@ -25,12 +25,12 @@ probability at which the held-out maps hold at most FALSE_AREAS_PER_1000_KM2 fal
 1,000 km2 of stable measured ground (labelled 0 where the map has a value). Detection draws no
 area whose highest probability is below it (``area_floor``); models without one draw every area.
 
-False areas are far denser per km2 on fine maps than on coarse ones (the bundled model's
-calibration maps at 20 m held 40 to 80 times as many per km2 as those at 40-100 m, where a km2
-holds up to 25 times fewer pixels), so one floor would be too lax at 20 m and too strict at 100
-m. The floor is therefore also fitted in FLOOR_BINS bins of working pixel size, equal in log2
-between the calibration maps' finest and coarsest ("floor_by_pixel"), each held to the same
-budget; a bin without maps takes the overall floor.
+False areas are far denser per km2 on fine maps than on coarse ones (for the unet_small model
+bundled until 2026-12-07, calibration maps at 20 m held 40 to 80 times as many per km2 as those at
+40-100 m, where a km2 holds up to 25 times fewer pixels), so one floor would be too lax at 20 m
+and too strict at 100 m. The floor is therefore also fitted in FLOOR_BINS bins of working pixel
+size, equal in log2 between the calibration maps' finest and coarsest ("floor_by_pixel"), each
+held to the same budget; a bin without maps takes the overall floor.
 """
 from functools import partial
 
@@ -42,7 +42,7 @@ from .calibration import softmax
 
 LEVEL = 0.5  # the areas fitted: detect's lowest default level
 FALSE_AREAS_PER_1000_KM2 = 1.0  # the floor's budget: about 2 false areas on a 50 x 50 km map
-FLOOR_BINS = 3  # of working pixel size (20-34, 34-58, 58-100 m for a model of 20-100 m)
+FLOOR_BINS = 3  # of working pixel size (20-34, 34-58, 58-100 m for calibration maps of 20-100 m)
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 
 
