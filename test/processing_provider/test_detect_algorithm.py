@@ -154,3 +154,27 @@ def test_min_peak_drops_the_areas_peaking_below_it(run, dense_model, tmp_path):
                            OUTPUT_PROBABILITY=str(tmp_path / f"p_{name}.tif"),
                            OUTPUT_AREAS=str(tmp_path / f"a_{name}.gpkg"), **extra)["AREAS"]
     assert counts["default"] == counts["every"] > 0 and counts["none"] == 0  # this model has no floor of its own
+
+
+def test_the_model_floor_is_chosen_by_the_working_pixel_size(run, dense_model, tmp_path):
+    from insar_deformation_detector.core.learning.model_file import load_model, save_model
+
+    model = load_model(dense_model)
+    floors = {"edges_m": [20.0, 40.0, 100.0], "min_peak": [1.0, 0.0]}  # nothing drawn at 20-40 m, everything above
+    floored = str(tmp_path / "floored.pt")
+    table = {"level": 0.5, "max_probability": [0.5, 1.0], "share_real": [0.5, 1.0], "min_peak": 0.5,
+             "floor_by_pixel": floors}
+    save_model(floored, model.network, {**model.metadata, "area_confidence": table})
+    velocity = np.random.default_rng(4).normal(0.0, 1.0, (80, 100)).astype(np.float32)
+    counts = {}
+    for pixel_m in (20.0, 50.0):
+        path = write_raster(str(tmp_path / f"map_{pixel_m:g}.tif"), velocity,
+                            geotransform=(400000.0, pixel_m, 0.0, 300000.0, 0.0, -pixel_m))
+        arguments = dict(INPUT=path, THRESHOLDS="0.1", OUTPUT_PROBABILITY=str(tmp_path / f"p_{pixel_m:g}.tif"))
+        counts[pixel_m] = run("detect", MODEL=floored, OUTPUT_AREAS=str(tmp_path / f"a_{pixel_m:g}.gpkg"),
+                              **arguments)["AREAS"]
+        counts[f"{pixel_m:g} m, no floor"] = run("detect", MODEL=dense_model,
+                                                 OUTPUT_AREAS=str(tmp_path / f"b_{pixel_m:g}.gpkg"),
+                                                 **arguments)["AREAS"]
+    assert counts[20.0] == 0 < counts["20 m, no floor"]
+    assert counts[50.0] == counts["50 m, no floor"] > 0
