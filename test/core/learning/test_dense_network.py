@@ -17,7 +17,8 @@ from insar_deformation_detector.core.learning.dense_network import (
 
 
 @pytest.mark.parametrize("architecture,low,high,side", [("unet_small", 2e5, 2e6, 40), ("unet_tiny", 1e4, 1e5, 40),
-                                                        ("unet_strided", 2e5, 2e6, 64)])
+                                                        ("unet_strided", 2e5, 2e6, 64),
+                                                        ("unet_strided_light", 2e5, 2e6, 64)])
 def test_every_pixel_gets_class_logits_from_a_small_network(architecture, low, high, side):
     network = build_dense_network(architecture, 3).eval()
     assert low <= sum(parameter.numel() for parameter in network.parameters()) <= high
@@ -56,7 +57,7 @@ def test_a_network_reads_as_many_channels_as_it_was_built_for():
         assert network(torch.zeros(1, FIRST_CHANNELS, 16, 16)).shape == (1, 2, 16, 16)
 
 
-@pytest.mark.parametrize("architecture", ["unet_tiny", "unet_strided"])
+@pytest.mark.parametrize("architecture", ["unet_tiny", "unet_strided", "unet_strided_light"])
 def test_the_inference_network_gives_the_trained_networks_logits(architecture):
     network = build_dense_network(architecture, 3)
     network.train()
