@@ -4,7 +4,8 @@
    the same count and seed is there already (800 maps: 22 minutes on 2 cores), and
    CALIBRATION_MAPS more from another seed into --calibration-folder.
 2. The U-Net trains from --checkpoint if it exists (so a run stopped by --minutes, Ctrl+C or the
-   end of a session continues), else from scratch, with fixed seeds.
+   end of a session continues), else from --init's weights (fine-tuning) or from scratch, with
+   fixed seeds; --hard-pixel-share trains on the hardest pixels of each batch only.
 3. The best weights by validation pixel F1 get a temperature, an area calibration and an area
    floor fitted on the calibration maps (core.learning.calibration,
    core.learning.area_confidence) and are written to --output as a model file.
@@ -62,6 +63,11 @@ def main():
     parser.add_argument("--batch-size", type=int, default=12)
     parser.add_argument("--crop", type=int, default=128, help="crop side, pixels at the maps' pixel size")
     parser.add_argument("--minutes", type=float, default=0.0, help="stop after this much training (0: none)")
+    parser.add_argument("--learning-rate", type=float, default=DenseTrainingConfig.learning_rate,
+                        help="the peak of the cosine schedule")
+    parser.add_argument("--hard-pixel-share", type=float, default=1.0,
+                        help="train on this share of each batch's pixels, the hardest (1: all)")
+    parser.add_argument("--init", help="a dense model file whose weights start the run (fine-tuning)")
     parser.add_argument("--checkpoint", default=os.path.join(DATA, "checkpoint.pt"))
     parser.add_argument("--output", default=os.path.join(DATA, "dense.pt"))
     arguments = parser.parse_args()
@@ -73,9 +79,10 @@ def main():
     calibration = ensure_maps(arguments.calibration_folder, CALIBRATION_MAPS, CALIBRATION_SEED)
     config = DenseTrainingConfig(architecture=arguments.architecture, steps=arguments.steps,
                                  batch_size=arguments.batch_size, crop_px=arguments.crop, seed=arguments.seed,
-                                 time_limit_minutes=arguments.minutes)
+                                 time_limit_minutes=arguments.minutes, learning_rate=arguments.learning_rate,
+                                 hard_pixel_share=arguments.hard_pixel_share)
     os.makedirs(os.path.dirname(os.path.abspath(arguments.checkpoint)), exist_ok=True)
-    result = train_dense_model([maps], config, arguments.output, arguments.checkpoint,
+    result = train_dense_model([maps], config, arguments.output, arguments.checkpoint, init_path=arguments.init,
                                calibration_datasets=[calibration], log=lambda message: print(message, flush=True))
     fitted, metrics = result["calibration"], result["metrics"]
     print(f"temperature {fitted['temperature']:.3f}: calibration NLL {fitted['nll_before']:.4f} -> "

@@ -95,7 +95,8 @@ class TrainWizard(QWizard):
         self.addPage(self._page("Training", "AlexNet without padding (the default, exact fast detection), AlexNet "
                                 "as in the paper, a compact or light variant, or a dense U-Net (unet_small: a "
                                 "class for every pixel, trained on labelled maps of every kind and pixel size; "
-                                "unet_strided: the same at about 4x the speed). "
+                                "unet_strided: the same at about 4x the speed; unet_strided_light: its lighter "
+                                "decoder, faster again). "
                                 "Without initial weights, expect slow first epochs on a CPU.",
                                 [("Architecture", self.architecture), ("Epochs (early stopping on validation loss)",
                                                                        self.epochs),

@@ -31,7 +31,10 @@ class DenseTrainingConfig:
     """Settings of one dense training run.
 
     crop_px: side of the training crops (pixels at the model's pixel size); batch_size: crops per
-    step; class_weights: loss weight of each class, stable ground first.
+    step; class_weights: loss weight of each class, stable ground first; hard_pixel_share: the
+    loss is the mean cross-entropy of this share of each batch's labelled pixels, the hardest
+    (bootstrapped cross-entropy: the many easy stable pixels stop drowning the false alarms and
+    the faint sources), 1 for every pixel.
     """
 
     architecture: str = "unet_small"
@@ -44,6 +47,7 @@ class DenseTrainingConfig:
     validation_fraction: float = 0.1
     seed: int = 0
     time_limit_minutes: float = 0.0  # stop at the next validation after this much time (0: none)
+    hard_pixel_share: float = 1.0
 
     def validate(self, map_size):
         if self.architecture not in DENSE_ARCHITECTURES:
@@ -57,6 +61,8 @@ class DenseTrainingConfig:
             raise InputError("STEPS", f"must lie in [1, 10000000], got {self.steps}")
         if not 1 <= self.batch_size <= 1024:
             raise InputError("BATCH_SIZE", f"must lie in [1, 1024] crops, got {self.batch_size}")
+        if not 0.0 < self.hard_pixel_share <= 1.0:
+            raise InputError("HARD_PIXEL_SHARE", f"must lie in (0, 1], got {self.hard_pixel_share:g}")
 
 
 @dataclass
@@ -117,7 +123,8 @@ def dense_model_metadata(trainer, plugin_version, training=None):
             "input_channels": list(INPUT_CHANNEL_NAMES),
             "training": {"maps": len(trainer.maps.velocity), "seed": config.seed, "steps": trainer.step,
                          "batch_size": config.batch_size, "crop_px": config.crop_px,
-                         "class_weights": list(config.class_weights), **(training or {})},
+                         "class_weights": list(config.class_weights), "hard_pixel_share": config.hard_pixel_share,
+                         "learning_rate": config.learning_rate, **(training or {})},
             "validation": {"pixel_f1": trainer.best, "history": trainer.history},
             "plugin_version": plugin_version}
 
@@ -172,8 +179,9 @@ class DenseTrainer:
         self.network = build_dense_network(config.architecture, len(classes))
         self.optimiser = torch.optim.AdamW(self.network.parameters(), lr=config.learning_rate,
                                            weight_decay=config.weight_decay)
-        self.loss = torch.nn.CrossEntropyLoss(weight=torch.tensor(config.class_weights[:len(classes)],
-                                                                  dtype=torch.float32), ignore_index=IGNORE)
+        weights = torch.tensor(config.class_weights[:len(classes)], dtype=torch.float32)
+        self.loss = torch.nn.CrossEntropyLoss(weight=weights, ignore_index=IGNORE)
+        self.pixel_loss = torch.nn.CrossEntropyLoss(weight=weights, ignore_index=IGNORE, reduction="none")
         self.checkpoint_path = checkpoint_path
         self.log = log or (lambda message: None)
         self.step, self.best, self.best_weights, self.history = 0, -1.0, None, []
@@ -213,12 +221,22 @@ class DenseTrainer:
         for group in self.optimiser.param_groups:
             group["lr"] = self._learning_rate()
         self.network.train()
-        loss = self.loss(self.network(images), targets)
+        loss = self._batch_loss(self.network(images), targets)
         self.optimiser.zero_grad()
         loss.backward()
         self.optimiser.step()
         self.step += 1
         return loss.item()
+
+    def _batch_loss(self, logits, targets):
+        """The loss of (N, K, H, W) ``logits`` against (N, H, W) ``targets``: see DenseTrainingConfig."""
+        share = self.config.hard_pixel_share
+        if share >= 1.0:
+            return self.loss(logits, targets)
+        losses = self.pixel_loss(logits, targets)[targets != IGNORE]
+        if losses.numel() == 0:
+            return logits.sum() * 0.0
+        return losses.topk(max(1, int(round(share * losses.numel())))).values.mean()
 
     def validate(self):
         """Pixel scores of the held-out maps; keeps the best weights."""

@@ -74,3 +74,18 @@ def test_bad_settings_name_their_parameter(tmp_path, change, parameter):
     with pytest.raises(InputError) as error:
         DenseTrainer(maps, config, str(tmp_path / "checkpoint.pt"))
     assert error.value.parameter == parameter
+
+
+def test_the_hard_pixel_loss_is_the_mean_of_the_hardest_labelled_pixels(tmp_path):
+    import torch
+
+    trainer = DenseTrainer(bowl_maps(4), DenseTrainingConfig(architecture="unet_tiny", crop_px=16,
+                                                             hard_pixel_share=0.25), str(tmp_path / "checkpoint.pt"))
+    logits = torch.zeros(1, 2, 2, 4)
+    logits[0, 0] = torch.tensor([[4.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])  # one confident stable pixel
+    targets = torch.tensor([[[0, 1, 0, IGNORE], [0, 0, 0, 0]]])  # 7 labelled pixels: a quarter is 2
+    every = torch.nn.functional.cross_entropy(logits, targets, ignore_index=IGNORE, reduction="none")
+    hardest = sorted(every[targets != IGNORE].tolist(), reverse=True)[:2]
+    assert trainer._batch_loss(logits, targets).item() == pytest.approx(np.mean(hardest))
+    with pytest.raises(InputError, match="HARD_PIXEL_SHARE"):
+        DenseTrainingConfig(hard_pixel_share=0.0).validate(256)
