@@ -4,8 +4,13 @@
 
 Reads the scenes bench/scenes.py cached in --cache (run it with --prepare-only first). For every
 source with a truth polygon peaking at --min-peak mm/yr or more, it detects with the model, traces
-the areas at 0.5, and reports the source as found when an area touches its polygon (as
-bench/scenes.py does), next to what the data held over it:
+the areas at 0.5 as detect draws them (above the model's floor at the scene's working pixel size),
+and reports the source as found when an area touches its polygon (as bench/scenes.py does), next
+to what the model and the data held over it:
+
+* highest P: the model's highest probability inside the source's bounding box (a miss below 0.5
+  was not seen; one above it was lost to the floor);
+* footprint: pixels of the map where the source moves the ground by at least half its peak;
 
 * measured: pixels of the sparse raster measured where the source moves the ground by at least
   half its peak (its strong half);
@@ -34,6 +39,7 @@ from osgeo import gdal, ogr
 
 from insar_deformation_detector.core.detection.areas import contour_areas
 from insar_deformation_detector.core.detection.dense_detection import detect_dense_raster
+from insar_deformation_detector.core.learning.area_confidence import area_floor
 from insar_deformation_detector.core.learning.model_file import load_model
 from insar_deformation_detector.core.learning.training import use_all_cores
 
@@ -42,6 +48,7 @@ from machine import machine
 RING_PX = 60
 SUPPORT = 4  # measurements that must show a contrast (insardefo:threshold's MIN_MEASUREMENTS)
 CONTRAST_BINS = (0.0, 1.0, 2.0, 4.0, float("inf"))  # mm/yr
+MISSED_P_BINS = (0.0, 0.2, 0.5, 0.75, 1.0001)
 
 
 def pixel_box(geometry, transform, shape):
@@ -56,8 +63,11 @@ def scene_rows(folder, model, work, min_peak):
     """([dict] of the scene in ``folder``'s sources, [dict] of its false areas at 0.5); see the module."""
     dense_path = os.path.join(folder, "dense.tif")
     probability, areas_path = os.path.join(work, "p.tif"), os.path.join(work, "a.gpkg")
-    detect_dense_raster(dense_path, model, probability, measurements_path=os.path.join(folder, "sparse.tif"))
-    contour_areas(probability, (0.5,), areas_path, probability_path=probability)
+    summary = detect_dense_raster(dense_path, model, probability,
+                                  measurements_path=os.path.join(folder, "sparse.tif"))
+    contour_areas(probability, (0.5,), areas_path, probability_path=probability,
+                  min_peak=area_floor(model.metadata, summary["working_pixel_m"]))
+    probabilities = gdal.Open(probability).ReadAsArray().astype(float)
     areas_source = ogr.Open(areas_path)
     areas = [(feature.GetGeometryRef().Clone(), feature.GetField("max_probability"))
              for feature in areas_source.GetLayer(0)]
@@ -86,7 +96,9 @@ def scene_rows(folder, model, work, min_peak):
         measured = np.sort(np.abs(measured[np.isfinite(measured)] - np.nanmedian(sparse_ring)))
         strong = np.abs(deformation[row0:row1, col0:col1]) >= 0.5 * peak
         rows.append({"scene": os.path.basename(folder), "pixel_m": pixel_m, "kind": feature.GetField("type"),
-                     "peak": peak, "measured": int((strong & np.isfinite(sparse[row0:row1, col0:col1])).sum()),
+                     "peak": peak, "footprint": int(strong.sum()),
+                     "highest_p": float(np.nanmax(probabilities[row0:row1, col0:col1], initial=0.0)),
+                     "measured": int((strong & np.isfinite(sparse[row0:row1, col0:col1])).sum()),
                      "contrast": contrast, "measured_contrast": float(measured[-SUPPORT]) if measured.size >= SUPPORT
                      else 0.0, "found": any(area.Intersects(geometry) for area, _ in areas)})
     return rows, false
@@ -116,6 +128,9 @@ def summary(rows):
         share = f"{100 * found / len(chosen):.0f} %" if chosen else "-"
         shown = sum(low <= row["measured_contrast"] < high for row in missed)
         lines.append(f"| {low:g}-{high:g} | {len(chosen)} | {found} | {share} | {shown} |")
+    lines += ["", "| highest P of the missed | sources |", "|---|---:|"]
+    for low, high in zip(MISSED_P_BINS[:-1], MISSED_P_BINS[1:]):
+        lines.append(f"| {low:g}-{min(high, 1.0):g} | {sum(low <= row['highest_p'] < high for row in missed)} |")
     lines += ["", "| pixel | sources | found | of the missed: none measured in the strong half |",
               "|---|---:|---:|---:|"]
     for pixel in sorted({row["pixel_m"] for row in rows}):
@@ -144,11 +159,13 @@ def main():
         for folder in folders:
             sources, areas = scene_rows(folder, model, work, arguments.min_peak)
             rows, false = rows + sources, false + areas
-    print("| scene | kind | peak mm/yr | measured in the strong half | contrast mm/yr | measured contrast | found |")
-    print("|---|---|---:|---:|---:|---:|---|")
+    print("| scene | kind | peak mm/yr | footprint px | measured in the strong half | contrast mm/yr "
+          "| measured contrast | highest P | found |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
     for row in sorted(rows, key=lambda row: (row["found"], row["contrast"])):
-        print(f"| {row['scene']} | {row['kind']} | {row['peak']:.1f} | {row['measured']} | {row['contrast']:.1f} | "
-              f"{row['measured_contrast']:.1f} | {'yes' if row['found'] else 'no'} |")
+        print(f"| {row['scene']} | {row['kind']} | {row['peak']:.1f} | {row['footprint']} | {row['measured']} | "
+              f"{row['contrast']:.1f} | {row['measured_contrast']:.1f} | {row['highest_p']:.2f} | "
+              f"{'yes' if row['found'] else 'no'} |")
     print()
     print(summary(rows))
     print()
