@@ -8,6 +8,7 @@ from osgeo import gdal
 
 from .errors import Cancelled, InputError
 from .staging import make_staging_folder
+from .workers import thread_budget
 
 BLOCK_ROWS = 512  # rows per block when streaming a whole raster
 # The fastest DEFLATE level: on a 1536 x 1536 probability map a third of the default level's time
@@ -97,13 +98,23 @@ def count_finite(band, height, width, is_cancelled=None, parameter="INPUT", insp
     return valid
 
 
+def threaded(options):
+    """GeoTIFF creation ``options`` with compression spread over this process's thread budget
+    (core.common.workers) when they compress; the file is the same, written faster."""
+    options = list(options)
+    if any(option.startswith("COMPRESS=") for option in options):
+        options.append(f"NUM_THREADS={thread_budget()}")
+    return options
+
+
 def create_like(path, template, options=OUTPUT_OPTIONS, nodata=float("nan"), bands=1, data_type=gdal.GDT_Float32):
     """A GeoTIFF of ``bands`` bands of ``data_type`` (default one float32 band) on ``template``'s grid.
 
-    ``nodata`` is set on every band (``None``: none set).
+    ``nodata`` is set on every band (``None``: none set). Compression uses every thread of the
+    process's budget.
     """
     dataset = checked(gdal.GetDriverByName("GTiff").Create(
-        path, template.RasterXSize, template.RasterYSize, bands, data_type, options), f"create {path}")
+        path, template.RasterXSize, template.RasterYSize, bands, data_type, threaded(options)), f"create {path}")
     dataset.SetGeoTransform(template.GetGeoTransform())
     dataset.SetProjection(template.GetProjection())
     if nodata is not None:

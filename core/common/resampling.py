@@ -6,7 +6,7 @@ and the dense model's training maps are made the same way, so both go through he
 import numpy as np
 from osgeo import gdal
 
-from .raster_io import checked
+from .raster_io import checked, threaded
 from .workers import thread_budget
 
 METHODS = {"average": gdal.GRA_Average, "bilinear": gdal.GRA_Bilinear, "mode": gdal.GRA_Mode,
@@ -22,14 +22,14 @@ def warped(source, shape, method, path="", driver="MEM", options=()):
     """GDAL dataset ``source`` resampled onto ``shape`` = (rows, cols) over its own extent.
 
     ``method``: a METHODS key; no-data cells of the source are ignored. Written to ``path`` with
-    ``driver`` and creation ``options`` (default: in memory). The warper computes on this
-    process's thread budget (core.common.workers). Returns the new dataset.
+    ``driver`` and creation ``options`` (default: in memory). The warper, and the compression of
+    a GeoTIFF, compute on this process's thread budget (core.common.workers). Returns the new dataset.
     """
     transform = source.GetGeoTransform()
     bounds = (transform[0], transform[3] + transform[5] * source.RasterYSize,
               transform[0] + transform[1] * source.RasterXSize, transform[3])
     warp_options = gdal.WarpOptions(format=driver, outputBounds=bounds, width=shape[1], height=shape[0],
-                                    resampleAlg=METHODS[method], creationOptions=list(options), multithread=True,
+                                    resampleAlg=METHODS[method], creationOptions=threaded(options), multithread=True,
                                     warpOptions=[f"NUM_THREADS={thread_budget()}"])
     return checked(gdal.Warp(path, source, options=warp_options), f"resample to {path or 'memory'}")
 
