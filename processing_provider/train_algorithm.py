@@ -305,7 +305,7 @@ class TrainAlgorithm(InsarAlgorithm):
 
         curve = dense_learning_curve_png(result["history"])
         settings = {**result["metadata"]["training"], "architecture": result["metadata"]["architecture"],
-                    "model": model_path}
+                    "initial weights": result["metadata"]["initial_weights"], "model": model_path}
         with open(report_path, "w", encoding="utf-8") as handle:
             handle.write(dense_training_html(result, classes, settings, curve))
         if curve_path:

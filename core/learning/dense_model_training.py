@@ -6,6 +6,8 @@ core.learning.area_confidence), are scored per pixel on the validation maps with
 Table I metrics (a pixel is "deformation" when the calibrated
 P(deformation) >= 0.5, as detection decides), and are written as a model file of the dense family.
 """
+import os
+
 import numpy as np
 
 from ..common.errors import Cancelled, InputError
@@ -32,8 +34,7 @@ def train_dense_model(datasets, config, model_path, checkpoint_path, init_path=N
     """
     maps = training_arrays(datasets)
     trainer = DenseTrainer(maps, config, checkpoint_path, log)
-    if init_path and trainer.step == 0:
-        _start_from(trainer, init_path)
+    initial = _start_from(trainer, init_path) if init_path else "random initialisation"
     report = progress or (lambda fraction: None)
     try:
         trainer.run(lambda fraction: report(TRAINING_SHARE * fraction), is_cancelled)
@@ -49,9 +50,11 @@ def train_dense_model(datasets, config, model_path, checkpoint_path, init_path=N
         if trainer.best_weights is not None:
             trainer.network.load_state_dict(trainer.best_weights)
             save_model(model_path, trainer.network, {**dense_model_metadata(trainer, plugin_version()),
+                                                     "initial_weights": initial,
                                                      "status": f"checkpoint at step {trainer.step}"})
         raise
-    metadata = {**dense_model_metadata(trainer, plugin_version()), "temperature": fitted["temperature"],
+    metadata = {**dense_model_metadata(trainer, plugin_version()), "initial_weights": initial,
+                "temperature": fitted["temperature"],
                 "calibration": fitted, "area_confidence": areas, "validation_metrics": scores["metrics"],
                 "status": "complete"}
     save_model(model_path, trainer.network, metadata)
@@ -76,7 +79,8 @@ def refit_area_calibration(model_path, calibration_datasets, output_path, is_can
 
 
 def _start_from(trainer, init_path):
-    """Load the weights of the dense model file ``init_path`` into ``trainer``'s network."""
+    """The description of the dense model file ``init_path`` (file, architecture, steps, validation pixel
+    F1), its weights loaded into ``trainer``'s network unless the run resumed (they are in its checkpoint)."""
     model = load_model(init_path, "INIT_WEIGHTS")
     if model.family != DENSE:
         raise InputError("INIT_WEIGHTS", f"{init_path} is a {model.family} model; a dense architecture starts from "
@@ -88,7 +92,11 @@ def _start_from(trainer, init_path):
                                          f"{', '.join(model.classes)} reading {model.network.input_channels} input "
                                          f"channels; this run trains a {trainer.config.architecture} for "
                                          f"{', '.join(classes)} reading {trainer.network.input_channels}")
-    trainer.network.load_state_dict(model.network.state_dict())
+    if trainer.step == 0:
+        trainer.network.load_state_dict(model.network.state_dict())
+    training = model.metadata.get("training", {})
+    return (f"{os.path.basename(init_path)} ({model.metadata['architecture']}, {training.get('steps', '?')} steps, "
+            f"validation pixel F1 {model.metadata.get('validation', {}).get('pixel_f1', float('nan')):.1f} %)")
 
 
 def pixel_table_i(network, maps, temperature, is_cancelled=None):

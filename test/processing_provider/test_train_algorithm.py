@@ -166,8 +166,13 @@ def test_a_dense_architecture_trains_a_calibrated_dense_model_on_training_maps(r
     assert results["ACCURACY"] == pytest.approx(loaded.metadata["validation_metrics"]["accuracy"])
     page = open(report, encoding="utf-8").read()
     assert "dense detector" in page and "Temperature" in page and "per pixel" in page and "confidence" in page
-    assert "Area floor" in page
+    assert "Area floor" in page and "random initialisation" in page
     assert open(curve, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+    tuned = str(tmp_path / "tuned.pt")
+    run("train", DATASET=map_dataset, **{**DENSE_TINY, "EPOCHS": 1}, INIT_WEIGHTS=model, OUTPUT_MODEL=tuned,
+        OUTPUT_REPORT=str(tmp_path / "tuned.html"))
+    assert load_model(tuned).metadata["initial_weights"].startswith("dense.pt (unet_tiny, 8 steps, validation")
 
     per_pixel = run("evaluate", MODEL=model, DATASET=map_dataset, OUTPUT_REPORT=str(tmp_path / "pixels.html"))
     assert 0.0 <= per_pixel["ACCURACY"] <= 100.0
