@@ -1,7 +1,8 @@
 # make demo    - set up (if needed) and run the main job: synthetic scene -> qgis_process detect -> probability, areas, map.png
 # make test    - set up (if needed), run the linter, then the whole test suite headless
 # make lint    - the linter alone (ruff, configured in pyproject.toml)
-# make default-model - rebuild resources/models/dense.pt, detection's default (strided U-Net), from scratch: about 1 h, resumable
+# make default-model - rebuild resources/models/dense.pt, detection's default (light strided U-Net, then a fine-tune on
+#   its hardest pixels), from scratch: about 1 h, resumable
 # make window-model - rebuild resources/models/default.pt, the paper's window classifier, from scratch (hours)
 # make model3  - rebuild resources/detect_ascending_descending.model3 (the ready-made Processing model)
 # make package - build dist/insar_deformation_detector-<version>.zip for QGIS "Install from ZIP"
@@ -24,9 +25,13 @@ lint: setup
 test: lint
 	$(TEST_ENV) $(PYTHON) -m pytest
 
+DENSE_STAGE_1 := bench/data/dense-model/light.pt
 default-model: setup
-	$(PYTHON) scripts/build_dense_model.py --architecture unet_strided --crop 160 --maps 800 --steps 12000 \
-		--batch-size 8 --output resources/models/dense.pt
+	$(PYTHON) scripts/build_dense_model.py --architecture unet_strided_light --crop 160 --maps 800 --steps 12000 \
+		--batch-size 8 --output $(DENSE_STAGE_1)
+	$(PYTHON) scripts/build_dense_model.py --architecture unet_strided_light --crop 160 --maps 800 --steps 4000 \
+		--batch-size 8 --init $(DENSE_STAGE_1) --hard-pixel-share 0.25 --learning-rate 5e-4 \
+		--checkpoint bench/data/dense-model/hard-checkpoint.pt --output resources/models/dense.pt
 
 COMPACT_MODEL := bench/data/default-model/compact.pt
 window-model: setup

@@ -96,7 +96,7 @@ class TrainWizard(QWizard):
                                 "as in the paper, a compact or light variant, or a dense U-Net (unet_small: a "
                                 "class for every pixel, trained on labelled maps of every kind and pixel size; "
                                 "unet_strided: the same at about 4x the speed; unet_strided_light: its lighter "
-                                "decoder, faster again). "
+                                "decoder, faster again, as the bundled detector). "
                                 "Without initial weights, expect slow first epochs on a CPU.",
                                 [("Architecture", self.architecture), ("Epochs (early stopping on validation loss)",
                                                                        self.epochs),
