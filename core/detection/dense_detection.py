@@ -10,11 +10,12 @@ the local median velocity around it (core.detection.reference_surface), as train
 about their own. A model with measurement channels also reads what the map was interpolated
 from (core.detection.measurement_grid): the mean measurement and measured share of each of its
 pixels, so a source the interpolation smoothed away still shows. The network labels every pixel
-of tiles of TILE_PX with a halo of HALO_PX around them (beyond the network's reach, and tiles
-start on its pooling grid, so tiles join without seams and their size never changes the
-answer; a strided network's tiles and halo are twice as wide), and the probabilities are
-resampled back onto the map's own grid. Maps smaller than a tile are padded with holes, which the
-coverage channel marks; only maps under MIN_SIDE_PX pixels a side are refused.
+of tiles of TILE_PX with a halo of HALO_PX around them inside the map (beyond the network's
+reach, and tiles start on its pooling grid, so tiles join without seams and their size never
+changes the answer; a strided network's tiles and halo are twice as wide), and the probabilities
+are resampled back onto the map's own grid. Maps smaller than a tile are one tile, padded with
+holes to the network's size multiple (the coverage channel marks them); only maps under
+MIN_SIDE_PX pixels a side are refused.
 """
 import json
 import os
@@ -103,16 +104,21 @@ class Tiler:
         """(C, rows + 2 margin, cols + 2 margin) class probabilities of the tile core at (row, col) and
         ``margin`` pixels of its halo around it (NaN beyond the model grid; ``margin`` < HALO_PX).
 
-        A tile whose core and halo hold no velocity (sea, empty land) costs only its reading: NaN,
-        where the output has no data anyway, and no map pixel with data is within its reach.
+        The halo is read only where the model grid has pixels: at the grid's edges the network
+        sees its own zero padding, as it did at the edges of its training crops, and no work is
+        spent on halo beyond the map. A tile whose core and halo hold no velocity (sea, empty
+        land) costs only its reading: NaN, where the output has no data anyway, and no map pixel
+        with data is within its reach.
         """
-        halo = self.halo_px
-        top, left = row - halo, col - halo
-        side = tuple(-(-(length + 2 * halo) // self.multiple) * self.multiple for length in (rows, cols))
+        height, width = self.shape
+        top, left = max(row - self.halo_px, 0), max(col - self.halo_px, 0)
+        bottom, right = min(row + rows + self.halo_px, height), min(col + cols + self.halo_px, width)
+        side = tuple(-(-length // self.multiple) * self.multiple for length in (bottom - top, right - left))
+        kept = np.full((self.network.head.out_channels, rows + 2 * margin, cols + 2 * margin), np.nan,
+                       dtype=np.float32)
         image = padded_window(self.band, top, left, side, self.shape)
         if not np.isfinite(image).any():
-            return np.full((self.network.head.out_channels, rows + 2 * margin, cols + 2 * margin), np.nan,
-                           dtype=np.float32)
+            return kept
         reference = self.reference.window(top, left, *side)
         measured = None if self.measurements is None else self.measurements.window(top, left, side)
         batch = self.torch.from_numpy(network_input(image, reference, self.pixel_m, measured,
@@ -121,12 +127,10 @@ class Tiler:
         with self.torch.inference_mode():
             logits = self.network(batch)[0].contiguous()  # a softmax across channels_last is 5x slower
             probabilities = self.torch.softmax(logits / self.temperature, 0).cpu().numpy()
-        kept = probabilities[:, halo - margin:halo + rows + margin, halo - margin:halo + cols + margin].copy()
-        if margin:
-            for axis, (start, length) in enumerate(((row, rows), (col, cols))):
-                positions = np.arange(start - margin, start + length + margin)
-                outside = (positions < 0) | (positions >= self.shape[axis])
-                kept[(slice(None),) + (slice(None),) * axis + (outside,)] = np.nan
+        first_row, first_col = max(row - margin, 0), max(col - margin, 0)
+        last_row, last_col = min(row + rows + margin, height), min(col + cols + margin, width)
+        kept[:, first_row - row + margin:last_row - row + margin, first_col - col + margin:last_col - col + margin] = \
+            probabilities[:, first_row - top:last_row - top, first_col - left:last_col - left]
         return kept
 
 
