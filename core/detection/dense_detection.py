@@ -249,6 +249,21 @@ def probability_rasters(template, folder, classes, with_kinds):
     return probability, kinds
 
 
+def output_rasters(template, dataset, staged, scratch, classes, with_kinds, on_own_grid):
+    """(probability, kinds or None) rasters the tiles are written into.
+
+    On the model grid ``template`` in ``scratch`` (see probability_rasters), for write_on_map to
+    resample onto the map's grid; or, when the model grid is the map's own, the ``staged``
+    (probability path, kinds path or None) outputs themselves on ``dataset``'s grid.
+    """
+    if not on_own_grid:
+        return probability_rasters(template, scratch, classes, with_kinds)
+    probability = create_like(staged[0], dataset, OUTPUT_OPTIONS)
+    kinds = create_like(staged[1], dataset, PACKED_SCRATCH_OPTIONS, nodata=None, bands=classes - 1,
+                        data_type=gdal.GDT_Byte) if with_kinds else None
+    return probability, kinds
+
+
 def tile_outputs(values, with_kinds):
     """(P = 1 - P(no deformation) as (rows, cols) float32, the kinds' probabilities times KIND_SCALE as
     (C - 1, rows, cols) uint8, 0 where NaN, or None) of a tile's (C, rows, cols) class probabilities."""
@@ -256,14 +271,13 @@ def tile_outputs(values, with_kinds):
     return (1.0 - values[0]).astype(np.float32), kinds
 
 
-def write_on_map(probability, kinds, dataset, source, staged, scratch, on_own_grid, is_cancelled=None):
+def write_on_map(probability, kinds, dataset, source, staged, scratch, is_cancelled=None):
     """The outputs on the map's grid from the model-grid ``probability`` and ``kinds`` (or None) rasters.
 
     ``staged``: (probability path, kinds path or None); the probability is NaN where ``source``
     (the input band) has no data.
     """
-    on_map = probability if on_own_grid else _warped_back(probability, dataset, "bilinear",
-                                                          os.path.join(scratch, "on_map.tif"), SCRATCH_OPTIONS)
+    on_map = _warped_back(probability, dataset, "bilinear", os.path.join(scratch, "on_map.tif"), SCRATCH_OPTIONS)
     _masked_copy(on_map, source, dataset, staged[0], is_cancelled)
     if kinds is not None:
         _warped_back(kinds, dataset, "nearest", staged[1], PACKED_SCRATCH_OPTIONS)  # closed when dropped
@@ -290,7 +304,8 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
     with atomic_outputs(output_path, kinds_path) as (staged, scratch):
         inputs = prepare_model_grid(dataset, band, model, measured, scratch, is_cancelled)
         grid = inputs.open()
-        probability, kinds = probability_rasters(grid.dataset, scratch, len(model.classes), kinds_path is not None)
+        probability, kinds = output_rasters(grid.dataset, dataset, staged, scratch, len(model.classes),
+                                            kinds_path is not None, inputs.on_own_grid)
         tiler = model_tiler(model, grid, device)
         tiles = tiler.tiles()
         classified = time.time()
@@ -299,12 +314,15 @@ def detect_dense_raster(velocity_path, model, output_path, kinds_path=None, band
                 raise Cancelled()
             report(0.05 + 0.85 * number / len(tiles), f"Classifying tile {number + 1} of {len(tiles)}")
             values, kind_values = tile_outputs(tiler.probabilities(row, col, rows, cols), kinds is not None)
+            if inputs.on_own_grid:  # the staged output itself: NaN where the input has no data
+                values[~np.isfinite(read_window(grid.band, (row, col, rows, cols)))] = np.nan
             probability.GetRasterBand(1).WriteArray(values, col, row)
             for kind, layer in enumerate(kind_values if kind_values is not None else ()):
                 kinds.GetRasterBand(kind + 1).WriteArray(layer, col, row)
         classified = time.time() - classified
-        report(0.9, "Back onto the map's grid")
-        write_on_map(probability, kinds, dataset, source, staged, scratch, inputs.on_own_grid, is_cancelled)
+        if not inputs.on_own_grid:
+            report(0.9, "Back onto the map's grid")
+            write_on_map(probability, kinds, dataset, source, staged, scratch, is_cancelled)
         probability = kinds = grid = tiler = measured = None
     report(1.0, "Done")
     return {"width": width, "height": height, "model_grid": inputs.shape, "working_pixel_m": inputs.pixel_m,
