@@ -13,7 +13,7 @@ the others' (the network's ``stride``). The light architecture keeps that encode
 decoder, about two thirds of the strided network's work: instead of convolving the upsampled
 coarser features joined to the skip connection, it projects the coarser features onto the finer
 width by a 1 x 1 convolution, upsamples and adds them to the skip connection, and convolves only
-the narrow sum (about half the strided network's time on 2 cores).
+the narrow sum (detection of a 50 m map about 1.1-1.2 times faster on 2 cores, bench/dense_speed.py).
 
 Input: (N, C, H, W) float32 (C: the first FIRST_CHANNELS or all INPUT_CHANNELS) at the map's
 working pixel size, H and W multiples of SIZE_MULTIPLE times the network's ``stride`` (see
@@ -32,7 +32,7 @@ DENSE_ARCHITECTURES = {
     "unet_strided": "U-Net behind a stride-2 convolution, 4 scales of 12-24-48-96 channels at 1/2 to 1/16 of "
                     "the pixels, batch-normalised (0.28 M parameters, about 4x faster than unet_small)",
     "unet_strided_light": "The strided U-Net with a light decoder: coarser features projected, upsampled and added "
-                          "to the skip connection (0.23 M parameters, about 2x faster than unet_strided)",
+                          "to the skip connection (0.23 M parameters, detection about 1.1x faster than unet_strided)",
 }
 WIDTHS = {"unet_small": (12, 24, 48, 96), "unet_tiny": (4, 8, 16, 32), "unet_strided": (12, 24, 48, 96),
           "unet_strided_light": (12, 24, 48, 96)}
