@@ -19,7 +19,7 @@ def test_a_window_beyond_the_raster_is_filled(tmp_path):
     assert window.tolist() == [[5.0, -9.0], [-9.0, -9.0]]
 
 
-def test_compressed_outputs_are_written_on_the_thread_budget_and_read_back_the_same(tmp_path, monkeypatch):
+def test_compressing_options_gain_the_thread_budget_and_a_compressed_output_reads_back_the_same(tmp_path, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert threaded(OUTPUT_OPTIONS)[-1] == "NUM_THREADS=3"
     assert threaded(SCRATCH_OPTIONS) == SCRATCH_OPTIONS

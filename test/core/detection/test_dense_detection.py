@@ -73,6 +73,19 @@ def test_a_map_is_seen_at_its_own_pixel_size_held_to_the_models_range(dense_mode
     assert summary["model_grid"] == (round(80 * pixel / working), round(100 * pixel / working))
 
 
+def test_a_map_on_the_models_own_grid_keeps_its_holes_and_grid(dense_model, tmp_path):
+    values = smooth_velocity(100, 5)[:80]
+    values[20:30, 40:70] = np.nan
+    path = write_raster(str(tmp_path / "map.tif"), values, geotransform=(400000.0, 50.0, 0.0, 300000.0, 0.0, -50.0))
+    output, kinds = str(tmp_path / "p.tif"), str(tmp_path / "k.tif")
+    summary = detect_dense_raster(path, load_model(dense_model), output, kinds)
+    probability, info = read_raster(output)
+    assert summary["model_grid"] == (80, 100) and info["geotransform"] == gdal.Open(path).GetGeoTransform()
+    assert np.isnan(probability[20:30, 40:70]).all() and np.isfinite(probability).sum() == 80 * 100 - 300
+    assert np.isnan(gdal.Open(output).GetRasterBand(1).GetNoDataValue())
+    assert gdal.Open(kinds).ReadAsArray().shape == (2, 80, 100)
+
+
 def test_measurements_reach_the_network_and_must_lie_on_the_maps_grid(dense_model, velocity, tmp_path,
                                                                       monkeypatch):
     model = load_model(dense_model)
